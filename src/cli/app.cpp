@@ -1,0 +1,7 @@
+#include "cli/app.h"
+
+namespace conveyor::cli {
+
+int run(int, char**) { return 0; }
+
+}  // namespace conveyor::cli

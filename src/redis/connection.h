@@ -1,0 +1,65 @@
+// One connection to a Redis server, driven from an Asio io_context: hiredis
+// formats commands and parses replies; Asio (TCP, or TLS for rediss://) moves
+// the bytes. Commands from many coroutines are pipelined on the one socket and
+// each caller gets its own reply, in order.
+//
+// Owned by one io_context and only used from it (no locks). A broken
+// connection fails every pending and later command with an error_code; the
+// owner reconnects by making a new Connection.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "core/error.h"
+#include "redis/endpoint.h"
+#include "redis/reply.h"
+
+namespace conveyor::redis {
+
+class Connection {
+ public:
+  // Connects, performs TLS, AUTH and SELECT as the endpoint asks, within `timeout`.
+  static boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(
+      boost::asio::any_io_executor executor, const Endpoint& endpoint,
+      std::chrono::milliseconds timeout);
+
+  virtual ~Connection() = default;
+
+  // Sends one command (args[0] is the command name) and waits for its reply.
+  // A Redis error reply is returned as a Reply of Type::error, not as a
+  // failed Result: only transport failures are errors here.
+  virtual boost::asio::awaitable<Result<Reply>> command(std::span<const std::string_view> args) = 0;
+
+  // Sends several commands in one write and returns their replies in order.
+  virtual boost::asio::awaitable<Result<std::vector<Reply>>> pipeline(
+      std::span<const std::vector<std::string_view>> commands) = 0;
+
+  // Closes the socket; pending commands fail with Error::connection_closed.
+  virtual void close() = 0;
+};
+
+// A Lua script run by EVALSHA, loaded (SCRIPT LOAD) on first NOSCRIPT.
+class Script {
+ public:
+  explicit Script(std::string source);
+  const std::string& source() const { return source_; }
+  const std::string& sha1() const { return sha1_; }
+
+  // EVALSHA, falling back to SCRIPT LOAD + EVALSHA once if the server lost it.
+  boost::asio::awaitable<Result<Reply>> run(Connection& connection,
+                                            std::span<const std::string_view> keys,
+                                            std::span<const std::string_view> args) const;
+
+ private:
+  std::string source_;
+  std::string sha1_;
+};
+
+}  // namespace conveyor::redis

@@ -1,0 +1,29 @@
+// Where a Redis server is and how to log in: parsed from a REDIS_URL of the
+// form redis://[[user]:password@]host[:port][/db], or rediss:// for TLS.
+// The password is kept out of every formatted form (to_string masks it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace conveyor::redis {
+
+struct Endpoint {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 6379;
+  std::string username;  // empty: AUTH with the password only
+  std::string password;  // empty: no AUTH
+  int db = 0;
+  bool tls = false;
+
+  // "redis://127.0.0.1:6379/0", with the password shown as "***".
+  std::string to_string() const;
+};
+
+// Fails with Error::bad_url (and a reason in `why`) for anything else.
+Result<Endpoint> parse_endpoint(std::string_view url, std::string* why = nullptr);
+
+}  // namespace conveyor::redis

@@ -1,0 +1,108 @@
+#include "support/redis_server.h"
+
+#include <hiredis/hiredis.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <memory>
+#include <stdexcept>
+
+namespace conveyor::testing {
+namespace {
+
+using ContextPtr = std::unique_ptr<redisContext, decltype(&redisFree)>;
+using ReplyPtr = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+
+ContextPtr connect_to(unsigned short port) {
+  timeval tv{1, 0};
+  return ContextPtr(redisConnectWithTimeout("127.0.0.1", port, tv), &redisFree);
+}
+
+ReplyPtr run(unsigned short port, const std::vector<std::string>& args) {
+  auto ctx = connect_to(port);
+  if (!ctx || ctx->err) throw std::runtime_error("cannot connect to test redis-server");
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* raw = static_cast<redisReply*>(
+      redisCommandArgv(ctx.get(), static_cast<int>(argv.size()), argv.data(), lens.data()));
+  if (!raw) throw std::runtime_error("test redis-server connection failed");
+  return ReplyPtr(raw, &freeReplyObject);
+}
+
+std::string text(const redisReply* r) {
+  switch (r->type) {
+    case REDIS_REPLY_INTEGER: return std::to_string(r->integer);
+    case REDIS_REPLY_NIL: return "(nil)";
+    case REDIS_REPLY_ARRAY: {
+      std::string out;
+      for (size_t i = 0; i < r->elements; ++i) {
+        if (i) out += '\n';
+        out += text(r->element[i]);
+      }
+      return out;
+    }
+    default: return std::string(r->str, r->len);
+  }
+}
+
+}  // namespace
+
+RedisServer::RedisServer(std::vector<std::string> extra_args) {
+  char tmpl[] = "/tmp/conveyor-redis-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  // A port can be taken between free_port() and bind: try a few.
+  for (int attempt = 0; attempt < 5; ++attempt) {
+    port_ = free_port();
+    std::vector<std::string> argv = {REDIS_SERVER_BINARY, "--port", std::to_string(port_),
+                                     "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                     "--dir", dir_.string(), "--logfile", (dir_ / "redis.log").string()};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    process_ = ChildProcess::spawn(argv);
+    const bool up = wait_until(
+        [&] {
+          if (!process_.running() || process_.wait(std::chrono::milliseconds(0))) return true;
+          auto ctx = connect_to(port_);
+          return ctx && !ctx->err;
+        },
+        std::chrono::seconds(10), std::chrono::milliseconds(10));
+    if (up && process_.running() && !process_.wait(std::chrono::milliseconds(0))) return;
+  }
+  throw std::runtime_error("redis-server did not start; see " + (dir_ / "redis.log").string());
+}
+
+RedisServer::~RedisServer() {
+  process_.signal(SIGKILL);
+  process_.wait(std::chrono::seconds(5));
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
+
+std::string RedisServer::query(const std::vector<std::string>& args) const {
+  return text(run(port_, args).get());
+}
+
+long long RedisServer::integer(const std::vector<std::string>& args) const {
+  auto reply = run(port_, args);
+  if (reply->type != REDIS_REPLY_INTEGER) {
+    throw std::runtime_error("expected an integer reply to " + args.at(0) + ", got " + text(reply.get()));
+  }
+  return reply->integer;
+}
+
+std::vector<std::string> RedisServer::list(const std::vector<std::string>& args) const {
+  auto reply = run(port_, args);
+  std::vector<std::string> out;
+  if (reply->type == REDIS_REPLY_ARRAY) {
+    for (size_t i = 0; i < reply->elements; ++i) out.push_back(text(reply->element[i]));
+  }
+  return out;
+}
+
+}  // namespace conveyor::testing
