@@ -20,6 +20,7 @@ class ChildProcess {
   static ChildProcess spawn(const std::vector<std::string>& argv,
                             const std::vector<std::string>& env = {});
 
+  ChildProcess() = default;  // no process
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;
   ChildProcess(const ChildProcess&) = delete;
