@@ -1,0 +1,154 @@
+#include "config/settings.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "config/config_error.h"
+
+namespace conveyor::config {
+namespace {
+
+constexpr std::array kKeys = {
+    KeySpec{"QUEUE", "REDIS", "Queue backend: REDIS or SQS (case-insensitive)."},
+    KeySpec{"CHANNEL_NAME", "", "Name of the Redis list producers RPUSH to (required)."},
+    KeySpec{"REDIS_URL", "redis://127.0.0.1:6379/0",
+            "redis://[[user]:password@]host[:port][/db]; rediss:// for TLS."},
+    KeySpec{"TARGET_URL", "", "Partner endpoint each message is POSTed to (http:// or https://; required by work)."},
+    KeySpec{"CONCURRENCY", "1000", "Partner requests in flight per process, shared over the threads."},
+    KeySpec{"THREADS", "0", "Event-loop threads, each with its own connections; 0 = one per core."},
+    KeySpec{"LEASE_TIMEOUT", "30s", "How long a leased message stays invisible before any worker takes it back."},
+    KeySpec{"CONNECT_TIMEOUT", "5s", "Deadline to connect to the partner or Redis."},
+    KeySpec{"REQUEST_TIMEOUT", "10s", "Deadline for one partner call, connect included; must be below LEASE_TIMEOUT."},
+    KeySpec{"SHUTDOWN_TIMEOUT", "10s", "On SIGINT/SIGTERM, how long to let in-flight calls finish before giving them back."},
+    KeySpec{"FETCH_BATCH", "500", "Most messages leased in one round trip."},
+    KeySpec{"PUBLISH_BATCH", "1000", "Messages per RPUSH when publishing."},
+    KeySpec{"IDLE_POLL", "100ms", "Longest wait between fetches while the queue is empty."},
+    KeySpec{"PARTNER_CA_FILE", "", "PEM file of CAs to trust for an https:// TARGET_URL (default: the system's)."},
+    KeySpec{"PARTNER_TLS_VERIFY", "true", "Verify the partner's TLS certificate (true/false)."},
+    KeySpec{"PARTNER_AUTHORIZATION", "", "Authorization header value sent to the partner (secret; never logged).", true},
+    KeySpec{"LOG_LEVEL", "info", "trace, debug, info, warn, error or off."},
+};
+
+class Resolver {
+ public:
+  explicit Resolver(const Layers& layers) : layers_(layers) {}
+
+  // The effective text of `key`, or nullopt if no layer sets it and it has no default.
+  std::optional<std::string> text(std::string_view key) const {
+    for (const KeyValues* layer : {&layers_.flags, &layers_.environment, &layers_.env_file}) {
+      if (auto it = layer->find(key); it != layer->end()) return it->second;
+    }
+    for (const auto& spec : kKeys) {
+      if (spec.name == key && !spec.default_value.empty()) return std::string(spec.default_value);
+    }
+    return std::nullopt;
+  }
+
+  std::string string(std::string_view key) const { return text(key).value_or(""); }
+
+  std::size_t count(std::string_view key, std::size_t min, std::size_t max) const {
+    const std::string value = string(key);
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), n);
+    if (ec != std::errc{} || end != value.data() + value.size() || n < min || n > max) {
+      throw ConfigError(fmt::format("{}: expected a whole number from {} to {}, got '{}'", key, min, max, value));
+    }
+    return n;
+  }
+
+  Duration duration(std::string_view key) const {
+    const std::string value = string(key);
+    auto d = parse_duration(value);
+    if (!d) throw ConfigError(fmt::format("{}: expected a duration like 30s or 250ms, got '{}'", key, value));
+    return *d;
+  }
+
+  bool flag(std::string_view key) const {
+    std::string value = string(key);
+    std::transform(value.begin(), value.end(), value.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (value == "true" || value == "1" || value == "yes" || value == "on") return true;
+    if (value == "false" || value == "0" || value == "no" || value == "off") return false;
+    throw ConfigError(fmt::format("{}: expected true or false, got '{}'", key, string(key)));
+  }
+
+ private:
+  const Layers& layers_;
+};
+
+std::string upper(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
+  return s;
+}
+
+}  // namespace
+
+std::span<const KeySpec> known_keys() { return kKeys; }
+
+KeyValues known_environment(char** environ) {
+  KeyValues out;
+  for (char** e = environ; e && *e; ++e) {
+    std::string_view entry(*e);
+    const auto eq = entry.find('=');
+    if (eq == std::string_view::npos) continue;
+    const auto key = entry.substr(0, eq);
+    for (const auto& spec : kKeys) {
+      if (spec.name == key) out.insert_or_assign(std::string(key), std::string(entry.substr(eq + 1)));
+    }
+  }
+  return out;
+}
+
+Settings load_settings(const Layers& layers, std::span<const std::string_view> required) {
+  const Resolver r(layers);
+  for (auto key : required) {
+    if (r.string(key).empty()) throw ConfigError(fmt::format("{}: required but not set", key));
+  }
+
+  Settings s;
+  const std::string queue = upper(r.string("QUEUE"));
+  if (queue == "REDIS") s.queue = QueueKind::redis;
+  else if (queue == "SQS") s.queue = QueueKind::sqs;
+  else throw ConfigError(fmt::format("QUEUE: expected REDIS or SQS, got '{}'", r.string("QUEUE")));
+
+  s.channel = r.string("CHANNEL_NAME");
+  s.redis_url = r.string("REDIS_URL");
+  s.target_url = r.string("TARGET_URL");
+  s.concurrency = r.count("CONCURRENCY", 1, 1'000'000);
+  s.threads = r.count("THREADS", 0, 256);
+  if (s.threads == 0) s.threads = std::max(1u, std::thread::hardware_concurrency());
+  s.threads = std::min(s.threads, s.concurrency);
+  s.lease_timeout = r.duration("LEASE_TIMEOUT");
+  s.connect_timeout = r.duration("CONNECT_TIMEOUT");
+  s.request_timeout = r.duration("REQUEST_TIMEOUT");
+  s.shutdown_timeout = r.duration("SHUTDOWN_TIMEOUT");
+  s.fetch_batch = r.count("FETCH_BATCH", 1, 100'000);
+  s.publish_batch = r.count("PUBLISH_BATCH", 1, 100'000);
+  s.idle_poll = r.duration("IDLE_POLL");
+  s.partner_ca_file = r.string("PARTNER_CA_FILE");
+  s.partner_tls_verify = r.flag("PARTNER_TLS_VERIFY");
+  s.partner_authorization = r.string("PARTNER_AUTHORIZATION");
+  s.log_level = r.string("LOG_LEVEL");
+
+  for (auto [key, d] : {std::pair{"LEASE_TIMEOUT", s.lease_timeout}, {"CONNECT_TIMEOUT", s.connect_timeout},
+                        {"REQUEST_TIMEOUT", s.request_timeout}}) {
+    if (d.count() <= 0) throw ConfigError(fmt::format("{}: must be longer than 0, got '{}'", key, r.string(key)));
+  }
+  // A lease that could expire while its call is still running would let a
+  // second worker deliver the same message concurrently.
+  if (s.request_timeout >= s.lease_timeout) {
+    throw ConfigError(fmt::format("REQUEST_TIMEOUT: must be shorter than LEASE_TIMEOUT ({}), got '{}'",
+                                  format_duration(s.lease_timeout), r.string("REQUEST_TIMEOUT")));
+  }
+  static constexpr std::array levels = {"trace", "debug", "info", "warn", "error", "off"};
+  if (std::find(levels.begin(), levels.end(), s.log_level) == levels.end()) {
+    throw ConfigError(fmt::format("LOG_LEVEL: expected one of trace, debug, info, warn, error, off, got '{}'",
+                                  s.log_level));
+  }
+  return s;
+}
+
+}  // namespace conveyor::config

@@ -1,0 +1,65 @@
+// Every setting Conveyor reads, and where each comes from. In rising
+// precedence: built-in default < .env file < environment < command-line flag.
+// Keys keep the old Python design's names where they exist (QUEUE,
+// CHANNEL_NAME). Loading either yields complete, validated Settings or throws
+// ConfigError naming the key and the bad value; it never half-succeeds.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "config/env_file.h"
+#include "core/duration.h"
+
+namespace conveyor::config {
+
+enum class QueueKind { redis, sqs };
+
+struct Settings {
+  QueueKind queue = QueueKind::redis;
+  std::string channel;        // CHANNEL_NAME: the Redis list producers RPUSH to
+  std::string redis_url;      // REDIS_URL: checked by the Redis layer's parser at start
+  std::string target_url;     // TARGET_URL: the partner endpoint messages are POSTed to
+  std::size_t concurrency = 1000;
+  std::size_t threads = 1;
+  Duration lease_timeout{30'000};
+  Duration connect_timeout{5'000};
+  Duration request_timeout{10'000};
+  Duration shutdown_timeout{10'000};
+  std::size_t fetch_batch = 500;
+  std::size_t publish_batch = 1000;
+  Duration idle_poll{100};
+  std::string partner_ca_file;
+  bool partner_tls_verify = true;
+  std::string partner_authorization;  // secret: never logged
+  std::string log_level = "info";
+};
+
+// One documented key: its name, default (as text) and meaning.
+struct KeySpec {
+  std::string_view name;
+  std::string_view default_value;  // empty: no default
+  std::string_view meaning;
+  bool secret = false;
+};
+std::span<const KeySpec> known_keys();
+
+// The raw layers, each KEY -> text. Flags are already mapped to keys.
+struct Layers {
+  KeyValues env_file;
+  KeyValues environment;
+  KeyValues flags;
+};
+
+// Picks the known keys out of a process environment (`environ`).
+KeyValues known_environment(char** environ);
+
+// Merges the layers and validates every key; `required` keys must be set
+// (non-empty) by some layer. Throws ConfigError("KEY: ...") on the first problem.
+Settings load_settings(const Layers& layers, std::span<const std::string_view> required = {});
+
+}  // namespace conveyor::config

@@ -1,0 +1,35 @@
+// The seam between the dispatcher and whatever delivers a message: the real
+// HTTP partner client in production, a scripted fake in unit tests. One
+// instance per lane (io_context); each call completes exactly once.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include <boost/asio/awaitable.hpp>
+
+#include "core/error.h"
+
+namespace conveyor::dispatch {
+
+// The partner's answer to one delivery. Any HTTP status is an answer;
+// transport failures (connect, timeout, reset) are errors instead.
+struct PartnerAnswer {
+  unsigned status = 0;
+  std::string body_prefix;  // first bytes of the answer, for dead-letter reasons
+  std::string retry_after;  // raw Retry-After header, if any
+
+  bool delivered() const { return status >= 200 && status < 300; }
+};
+
+class Partner {
+ public:
+  virtual ~Partner() = default;
+  virtual boost::asio::awaitable<Result<PartnerAnswer>> deliver(std::string_view body,
+                                                                std::string_view idempotency_key) = 0;
+  // Aborts every call in progress (they complete with an error) so a
+  // shutdown past its deadline does not wait for slow partners.
+  virtual void cancel_all() = 0;
+};
+
+}  // namespace conveyor::dispatch

@@ -1,0 +1,21 @@
+// What one dispatcher lane counts while it delivers. Counters are written by
+// the lane's own thread only and may be read live by any thread (progress
+// logs); the latency histogram is read only after the lane has stopped.
+#pragma once
+
+#include "metrics/counter.h"
+#include "metrics/latency_histogram.h"
+
+namespace conveyor::metrics {
+
+struct DeliveryStats {
+  Counter leased;          // messages taken from the queue
+  Counter delivered;       // partner answered 2xx; acknowledged
+  Counter failed;          // non-2xx or transport error; left to come back
+  Counter released;        // given back unfinished on shutdown
+  Counter in_flight;       // partner calls running now
+  Counter peak_in_flight;  // highest in_flight seen
+  LatencyHistogram latency;  // lease to partner answer, delivered messages only
+};
+
+}  // namespace conveyor::metrics
