@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "support/child_process.h"
+#include "core/child_process.h"
 
 namespace conveyor::testing {
 

@@ -1,4 +1,4 @@
-#include "support/child_process.h"
+#include "core/child_process.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -17,7 +17,7 @@
 
 extern char** environ;
 
-namespace conveyor::testing {
+namespace conveyor {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -161,4 +161,4 @@ unsigned short free_port() {
   return ntohs(addr.sin_port);
 }
 
-}  // namespace conveyor::testing
+}  // namespace conveyor
