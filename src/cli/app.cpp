@@ -1,7 +1,162 @@
 #include "cli/app.h"
 
-namespace conveyor::cli {
+#include <unistd.h>
 
-int run(int, char**) { return 0; }
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/demo_command.h"
+#include "cli/publish_command.h"
+#include "cli/work_command.h"
+#include "config/config_error.h"
+#include "config/settings.h"
+#include "core/duration.h"
+#include "partner/simulator.h"
+
+extern char** environ;
+
+namespace conveyor::cli {
+namespace {
+
+// Exit code for any configuration or command-line mistake.
+constexpr int kBadConfiguration = 2;
+
+// Flags that set a configuration key; the key's value from a flag beats the
+// environment and the .env file.
+void key_option(CLI::App* app, const std::string& flag, std::string key, config::KeyValues& flags,
+                const std::string& help) {
+  app->add_option_function<std::string>(
+      flag, [&flags, key = std::move(key)](const std::string& value) { flags.insert_or_assign(key, value); },
+      help + " (" + std::string(key) + ")");
+}
+
+config::KeyValues env_file_layer(const std::string& env_file) {
+  if (!env_file.empty()) return config::read_env_file(env_file);  // asked for: must exist
+  if (std::filesystem::exists(".env")) return config::read_env_file(".env");
+  return {};
+}
+
+void use_stderr_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("conveyor");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::from_str(level));
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+}
+
+std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
+  auto d = parse_duration(text);
+  if (!d) throw config::ConfigError(flag + ": expected a duration like 1s or 250ms, got '" + text + "'");
+  return *d;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"Conveyor: takes messages from a queue and delivers them to a partner API, thousands at a time."};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "Help for every command");
+
+  std::string env_file;
+  config::KeyValues flags;
+  app.add_option("--env-file", env_file, "Settings file (default: ./.env if present)");
+  key_option(&app, "--log-level", "LOG_LEVEL", flags, "trace, debug, info, warn, error, off");
+
+  // work
+  auto* work = app.add_subcommand("work", "Lease messages from the queue and POST each to TARGET_URL");
+  WorkOptions work_options;
+  key_option(work, "--channel", "CHANNEL_NAME", flags, "Queue (Redis list) to read");
+  key_option(work, "--redis-url", "REDIS_URL", flags, "Redis server");
+  key_option(work, "--target-url", "TARGET_URL", flags, "Partner endpoint");
+  key_option(work, "--concurrency", "CONCURRENCY", flags, "Partner calls in flight per process");
+  key_option(work, "--threads", "THREADS", flags, "Event-loop threads (0: one per core)");
+  key_option(work, "--lease-timeout", "LEASE_TIMEOUT", flags, "Lease length");
+  key_option(work, "--request-timeout", "REQUEST_TIMEOUT", flags, "Deadline per partner call");
+  key_option(work, "--shutdown-timeout", "SHUTDOWN_TIMEOUT", flags, "Drain time on SIGINT/SIGTERM");
+  key_option(work, "--fetch-batch", "FETCH_BATCH", flags, "Most messages per lease round trip");
+  work->add_flag("--until-empty", work_options.until_empty,
+                 "Exit once the queue and every in-flight lease (any worker's) are empty");
+  work->add_option("--report", work_options.report_path, "Write the final report as JSON to this file");
+
+  // publish
+  auto* publish = app.add_subcommand("publish", "Put messages on the queue, as legacy producers do");
+  PublishCommandOptions publish_options;
+  key_option(publish, "--channel", "CHANNEL_NAME", flags, "Queue (Redis list) to write");
+  key_option(publish, "--redis-url", "REDIS_URL", flags, "Redis server");
+  key_option(publish, "--batch", "PUBLISH_BATCH", flags, "Messages per RPUSH");
+  auto* count = publish->add_option("--count", publish_options.count, "Generate this many test messages");
+  auto* input = publish->add_option("--input", publish_options.input,
+                                    "Publish one JSON object per line of this file ('-': stdin)");
+  count->excludes(input);
+  input->excludes(count);
+  publish->callback([&] {
+    if (!*count && !*input) throw CLI::RequiredError("--count or --input");
+  });
+
+  // partner
+  auto* partner = app.add_subcommand("partner", "Run the partner simulator (an HTTP server answering after a delay)");
+  partner::SimulatorOptions partner_options;
+  std::string partner_delay = "1s";
+  partner->add_option("--listen", partner_options.listen, "host:port (port 0: any free port)")->capture_default_str();
+  partner->add_option("--delay", partner_delay, "Answer each request after this long")->capture_default_str();
+  partner->add_option("--fail-rate", partner_options.fail_rate, "Fraction of requests answered 503")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  partner->add_option("--threads", partner_options.threads, "Event-loop threads")->capture_default_str();
+  partner->add_flag("--record-bodies", partner_options.record_bodies, "Keep delivered bodies for GET /bodies");
+
+  // demo
+  auto* demo = app.add_subcommand("demo", "Run the whole path locally: Redis, partner simulator, publisher, worker");
+  DemoOptions demo_options;
+  std::string demo_delay = "1s";
+  demo->add_option("--count", demo_options.count, "Messages to deliver")->capture_default_str();
+  demo->add_option("--delay", demo_delay, "Partner latency")->capture_default_str();
+  demo->add_option("--concurrency", demo_options.concurrency, "Partner calls in flight")->capture_default_str();
+  demo->add_option("--threads", demo_options.threads, "Worker threads")->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kBadConfiguration;
+  }
+
+  try {
+    config::Layers layers{env_file_layer(env_file), config::known_environment(environ), flags};
+    if (partner->parsed()) {
+      use_stderr_logging("info");
+      partner_options.delay = duration_flag("--delay", partner_delay);
+      return partner::run_partner(partner_options);
+    }
+    if (demo->parsed()) {
+      const auto settings = config::load_settings(layers);
+      use_stderr_logging(settings.log_level);
+      demo_options.delay = duration_flag("--delay", demo_delay);
+      return run_demo(demo_options, argv[0]);
+    }
+    if (publish->parsed()) {
+      static constexpr std::string_view required[] = {"CHANNEL_NAME"};
+      const auto settings = config::load_settings(layers, required);
+      use_stderr_logging(settings.log_level);
+      return run_publish(settings, publish_options);
+    }
+    static constexpr std::string_view required[] = {"CHANNEL_NAME", "TARGET_URL"};
+    const auto settings = config::load_settings(layers, required);
+    use_stderr_logging(settings.log_level);
+    return run_work(settings, work_options);
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "conveyor: %s\n", e.what());
+    return kBadConfiguration;
+  }
+}
 
 }  // namespace conveyor::cli

@@ -30,13 +30,14 @@ int remaining_ms(Clock::time_point deadline) {
 }  // namespace
 
 ChildProcess ChildProcess::spawn(const std::vector<std::string>& argv,
-                                 const std::vector<std::string>& env) {
+                                 const std::vector<std::string>& env, Stderr err) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
 
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
+  if (err == Stderr::into_stdout) posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDERR_FILENO);
 
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

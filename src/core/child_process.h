@@ -15,10 +15,13 @@ namespace conveyor {
 
 class ChildProcess {
  public:
+  // What happens to the child's stderr.
+  enum class Stderr { inherit, into_stdout };
+
   // Throws std::runtime_error if the program cannot be started.
   // `env` entries ("KEY=VALUE") are added to the inherited environment.
   static ChildProcess spawn(const std::vector<std::string>& argv,
-                            const std::vector<std::string>& env = {});
+                            const std::vector<std::string>& env = {}, Stderr err = Stderr::inherit);
 
   ChildProcess() = default;  // no process
   ChildProcess(ChildProcess&& other) noexcept;

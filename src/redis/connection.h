@@ -5,7 +5,10 @@
 //
 // Owned by one io_context and only used from it (no locks). A broken
 // connection fails every pending and later command with an error_code; the
-// owner reconnects by making a new Connection.
+// owner reconnects by making a new Connection. Destroying the Connection is
+// safe at any time: it closes the socket and its pending commands complete
+// with Error::connection_closed on the executor (its internals live in a
+// shared state held by the I/O in flight).
 #pragma once
 
 #include <chrono>
@@ -13,33 +16,43 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
 #include "core/error.h"
 #include "redis/endpoint.h"
+#include "redis/error.h"
 #include "redis/reply.h"
 
 namespace conveyor::redis {
 
 class Connection {
  public:
-  // Connects, performs TLS, AUTH and SELECT as the endpoint asks, within `timeout`.
+  // Connects, performs TLS, AUTH and SELECT as the endpoint asks, within
+  // `timeout` (then fails with boost::asio::error::timed_out). A refused
+  // login fails with ConnectError::auth_failed and, if `why` is given, the
+  // server's words there (never the password). `why` must outlive the call.
   static boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(
       boost::asio::any_io_executor executor, const Endpoint& endpoint,
-      std::chrono::milliseconds timeout);
+      std::chrono::milliseconds timeout, std::string* why = nullptr);
 
   virtual ~Connection() = default;
 
   // Sends one command (args[0] is the command name) and waits for its reply.
   // A Redis error reply is returned as a Reply of Type::error, not as a
-  // failed Result: only transport failures are errors here.
+  // failed Result: only transport failures are errors here. `args` is copied
+  // out before the first suspension. An empty command is refused with
+  // boost::asio::error::invalid_argument (Redis would not answer it).
   virtual boost::asio::awaitable<Result<Reply>> command(std::span<const std::string_view> args) = 0;
 
   // Sends several commands in one write and returns their replies in order.
   virtual boost::asio::awaitable<Result<std::vector<Reply>>> pipeline(
       std::span<const std::vector<std::string_view>> commands) = 0;
+
+  // False once the connection failed or was closed; every command fails then.
+  virtual bool is_open() const = 0;
 
   // Closes the socket; pending commands fail with Error::connection_closed.
   virtual void close() = 0;
@@ -52,7 +65,8 @@ class Script {
   const std::string& source() const { return source_; }
   const std::string& sha1() const { return sha1_; }
 
-  // EVALSHA, falling back to SCRIPT LOAD + EVALSHA once if the server lost it.
+  // EVALSHA, falling back to SCRIPT LOAD + EVALSHA (one round trip) once if
+  // the server lost it. The Script and the Connection must outlive the call.
   boost::asio::awaitable<Result<Reply>> run(Connection& connection,
                                             std::span<const std::string_view> keys,
                                             std::span<const std::string_view> args) const;

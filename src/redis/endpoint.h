@@ -1,6 +1,7 @@
 // Where a Redis server is and how to log in: parsed from a REDIS_URL of the
-// form redis://[[user]:password@]host[:port][/db], or rediss:// for TLS.
-// The password is kept out of every formatted form (to_string masks it).
+// form redis://[[user]:password@]host[:port][/db][?ca_file=PATH&verify=BOOL],
+// or rediss:// for TLS. The password is kept out of every formatted form
+// (to_string masks it) and out of every error text.
 #pragma once
 
 #include <cstdint>
@@ -18,12 +19,18 @@ struct Endpoint {
   std::string password;  // empty: no AUTH
   int db = 0;
   bool tls = false;
+  // TLS only. Empty: the system's CA paths. verify=false accepts any
+  // certificate (test setups only: it gives up protection against MITM).
+  std::string tls_ca_file;
+  bool tls_verify = true;
 
   // "redis://127.0.0.1:6379/0", with the password shown as "***".
   std::string to_string() const;
 };
 
 // Fails with Error::bad_url (and a reason in `why`) for anything else.
+// As redis-cli does, a userinfo without ':' ("redis://secret@host") is the
+// password. `why` never contains the password.
 Result<Endpoint> parse_endpoint(std::string_view url, std::string* why = nullptr);
 
 }  // namespace conveyor::redis

@@ -1,8 +1,6 @@
 #include "support/redis_server.h"
 
 #include <hiredis/hiredis.h>
-#include <signal.h>
-#include <unistd.h>
 
 #include <memory>
 #include <stdexcept>
@@ -51,45 +49,12 @@ std::string text(const redisReply* r) {
 
 }  // namespace
 
-RedisServer::RedisServer(std::vector<std::string> extra_args) {
-  char tmpl[] = "/tmp/conveyor-redis-XXXXXX";
-  if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
-  // A port can be taken between free_port() and bind: try a few.
-  for (int attempt = 0; attempt < 5; ++attempt) {
-    port_ = free_port();
-    std::vector<std::string> argv = {REDIS_SERVER_BINARY, "--port", std::to_string(port_),
-                                     "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                                     "--dir", dir_.string(), "--logfile", (dir_ / "redis.log").string()};
-    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-    process_ = ChildProcess::spawn(argv);
-    const bool up = wait_until(
-        [&] {
-          if (!process_.running() || process_.wait(std::chrono::milliseconds(0))) return true;
-          auto ctx = connect_to(port_);
-          return ctx && !ctx->err;
-        },
-        std::chrono::seconds(10), std::chrono::milliseconds(10));
-    if (up && process_.running() && !process_.wait(std::chrono::milliseconds(0))) return;
-  }
-  throw std::runtime_error("redis-server did not start; see " + (dir_ / "redis.log").string());
-}
-
-RedisServer::~RedisServer() {
-  process_.signal(SIGKILL);
-  process_.wait(std::chrono::seconds(5));
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
-
-std::string RedisServer::url() const { return "redis://127.0.0.1:" + std::to_string(port_) + "/0"; }
-
 std::string RedisServer::query(const std::vector<std::string>& args) const {
-  return text(run(port_, args).get());
+  return text(run(port(), args).get());
 }
 
 long long RedisServer::integer(const std::vector<std::string>& args) const {
-  auto reply = run(port_, args);
+  auto reply = run(port(), args);
   if (reply->type != REDIS_REPLY_INTEGER) {
     throw std::runtime_error("expected an integer reply to " + args.at(0) + ", got " + text(reply.get()));
   }
@@ -97,7 +62,7 @@ long long RedisServer::integer(const std::vector<std::string>& args) const {
 }
 
 std::vector<std::string> RedisServer::list(const std::vector<std::string>& args) const {
-  auto reply = run(port_, args);
+  auto reply = run(port(), args);
   std::vector<std::string> out;
   if (reply->type == REDIS_REPLY_ARRAY) {
     for (size_t i = 0; i < reply->elements; ++i) out.push_back(text(reply->element[i]));

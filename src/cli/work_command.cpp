@@ -1,0 +1,193 @@
+#include "cli/work_command.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/endpoints.h"
+#include "cli/http_partner.h"
+#include "config/config_error.h"
+#include "core/limits.h"
+#include "dispatch/dispatcher.h"
+#include "http/client.h"
+#include "metrics/run_report.h"
+#include "queue/redis/redis_queue.h"
+
+namespace conveyor::cli {
+namespace asio = boost::asio;
+
+namespace {
+
+constexpr auto kProgressEvery = std::chrono::seconds(5);
+// Sockets the process needs besides partner connections: Redis, logs, slack.
+constexpr std::size_t kSpareFiles = 64;
+
+// One share-nothing lane: everything here lives on `io` and its thread.
+// When the dispatcher's run() ends, nothing is in flight and its outcomes are
+// flushed; the io_context is then stopped (the queue's and the client's idle
+// connections would keep it running) and the members are destroyed in
+// reverse order, the io_context last, so no handler outlives what it uses.
+struct Lane {
+  asio::io_context io{1};
+  std::unique_ptr<queue::RedisQueue> queue;
+  std::unique_ptr<http::PartnerClient> client;
+  std::unique_ptr<HttpPartner> partner;
+  std::unique_ptr<dispatch::Dispatcher> dispatcher;
+  std::exception_ptr failure;
+  std::thread thread;
+};
+
+http::PartnerClientOptions partner_options(const config::Settings& s, std::size_t connections) {
+  http::PartnerClientOptions o;
+  o.url = s.target_url;
+  o.connect_timeout = s.connect_timeout;
+  o.request_timeout = s.request_timeout;
+  o.max_connections = connections;
+  o.tls_ca_file = s.partner_ca_file;
+  o.tls_insecure = !s.partner_tls_verify;
+  if (!s.partner_authorization.empty()) o.headers.push_back({"Authorization", s.partner_authorization});
+  return o;
+}
+
+
+void write_report(const metrics::RunReport& report, const std::string& path) {
+  std::ofstream out(path);
+  out << boost::json::serialize(report.to_json()) << '\n';
+  if (!out) spdlog::error("cannot write the report to {}", path);
+}
+
+}  // namespace
+
+int run_work(const config::Settings& settings, const WorkOptions& options) {
+  if (settings.queue != config::QueueKind::redis) {
+    throw config::ConfigError("QUEUE: SQS is not supported by this build yet; use REDIS");
+  }
+  const redis::Endpoint endpoint = redis_endpoint(settings);
+  const std::size_t files = raise_open_files_limit();
+  if (settings.concurrency + kSpareFiles > files) {
+    throw config::ConfigError(fmt::format("CONCURRENCY: {} partner connections need more open files than the limit ({})",
+                                          settings.concurrency, files));
+  }
+
+  std::vector<std::unique_ptr<Lane>> lanes;
+  for (std::size_t i = 0; i < settings.threads; ++i) {
+    auto lane = std::make_unique<Lane>();
+    // Split the budget evenly; the first lanes take the remainder.
+    const std::size_t share = settings.concurrency / settings.threads + (i < settings.concurrency % settings.threads);
+    try {
+      lane->client = std::make_unique<http::PartnerClient>(lane->io.get_executor(), partner_options(settings, share));
+    } catch (const std::exception& e) {
+      throw config::ConfigError(fmt::format("TARGET_URL: {}", e.what()));
+    }
+    lane->queue = std::make_unique<queue::RedisQueue>(lane->io.get_executor(), endpoint, settings.channel,
+                                                      settings.lease_timeout, settings.connect_timeout);
+    lane->partner = std::make_unique<HttpPartner>(*lane->client);
+    lane->dispatcher = std::make_unique<dispatch::Dispatcher>(
+        lane->io.get_executor(), *lane->queue, *lane->partner,
+        dispatch::DispatcherOptions{.concurrency = share,
+                                    .fetch_batch = settings.fetch_batch,
+                                    .idle_poll = settings.idle_poll,
+                                    .until_empty = options.until_empty});
+    lanes.push_back(std::move(lane));
+  }
+
+  spdlog::info("working {} at {} -> {}: {} lanes, {} in flight, lease {}", settings.channel, endpoint.to_string(),
+               lanes.front()->client->target().to_string(), lanes.size(), settings.concurrency,
+               format_duration(settings.lease_timeout));
+
+  asio::io_context control(1);
+  std::size_t running = lanes.size();
+  const auto started = std::chrono::steady_clock::now();
+  for (auto& lane_ptr : lanes) {
+    Lane& lane = *lane_ptr;
+    asio::co_spawn(lane.io, lane.dispatcher->run(), [&lane, &control, &running](std::exception_ptr e) {
+      lane.failure = e;
+      lane.io.stop();
+      asio::post(control, [&control, &running] {
+        if (--running == 0) control.stop();
+      });
+    });
+    lane.thread = std::thread([&lane] { lane.io.run(); });
+  }
+
+  // Signals: the first drains, the second leaves at once (unfinished leases
+  // expire and come back to any worker, so nothing is lost either way).
+  asio::signal_set signals(control, SIGINT, SIGTERM);
+  asio::steady_timer shutdown_deadline(control);
+  bool stopping = false;
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                            int signal) {
+    if (ec) return;
+    if (stopping) {
+      spdlog::warn("second signal {}: exiting now; unfinished leases will expire and be re-delivered", signal);
+      std::_Exit(1);
+    }
+    stopping = true;
+    spdlog::info("signal {}: no more fetching; finishing in-flight calls within {}", signal,
+                 format_duration(settings.shutdown_timeout));
+    for (auto& lane : lanes) asio::post(lane->io, [&d = *lane->dispatcher] { d.stop(); });
+    shutdown_deadline.expires_after(settings.shutdown_timeout);
+    shutdown_deadline.async_wait([&](const boost::system::error_code& timer_ec) {
+      if (timer_ec) return;
+      spdlog::warn("shutdown timeout: giving unfinished messages back to the queue");
+      for (auto& lane : lanes) asio::post(lane->io, [&d = *lane->dispatcher] { d.abandon(); });
+    });
+    signals.async_wait(on_signal);
+  };
+  signals.async_wait(on_signal);
+
+  asio::steady_timer progress(control);
+  std::function<void(const boost::system::error_code&)> on_progress = [&](const boost::system::error_code& ec) {
+    if (ec) return;
+    std::uint64_t delivered = 0, failed = 0, in_flight = 0;
+    for (auto& lane : lanes) {
+      const auto& s = lane->dispatcher->stats();
+      delivered += s.delivered.get();
+      failed += s.failed.get();
+      in_flight += s.in_flight.get();
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("delivered {} ({:.0f}/s), failed {}, in flight {}", delivered, delivered / seconds, failed,
+                 in_flight);
+    progress.expires_after(kProgressEvery);
+    progress.async_wait(on_progress);
+  };
+  progress.expires_after(kProgressEvery);
+  progress.async_wait(on_progress);
+
+  control.run();
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  int exit_code = 0;
+  std::vector<const metrics::DeliveryStats*> stats;
+  for (auto& lane : lanes) {
+    lane->thread.join();
+    stats.push_back(&lane->dispatcher->stats());
+    if (lane->failure) {
+      exit_code = 1;
+      try {
+        std::rethrow_exception(lane->failure);
+      } catch (const std::exception& e) {
+        spdlog::error("a lane failed: {}", e.what());
+      }
+    }
+  }
+
+  const auto report = metrics::RunReport::from(stats, elapsed);
+  std::cout << report.to_text() << std::endl;
+  if (!options.report_path.empty()) write_report(report, options.report_path);
+  return exit_code;
+}
+
+}  // namespace conveyor::cli

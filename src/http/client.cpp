@@ -1,0 +1,673 @@
+#include "http/client.h"
+
+#include <fmt/format.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/basic_parser.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/field.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <charconv>
+#include <optional>
+#include <stdexcept>
+#include <tuple>
+#include <unordered_set>
+#include <type_traits>
+#include <utility>
+
+namespace conveyor::http {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+using Counter = std::atomic<std::uint64_t>;
+
+// Errors come back as values: a failed request is routine here, not exceptional.
+constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
+
+// Interim (1xx) responses tolerated before the final one.
+constexpr int max_interim_responses = 4;
+
+// Counters have one writer (the client's thread) and readers anywhere, so a
+// relaxed load + store is enough and avoids a locked read-modify-write.
+void add(Counter& counter, std::int64_t delta) {
+  counter.store(counter.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(delta),
+                std::memory_order_relaxed);
+}
+
+bool is_tchar(unsigned char c) {
+  if (c >= '0' && c <= '9') return true;
+  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+}
+
+bool valid_field_name(std::string_view name) {
+  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+    return is_tchar(static_cast<unsigned char>(c));
+  });
+}
+
+// No control characters: a CR or LF would let a value inject header lines.
+bool valid_field_value(std::string_view value) {
+  return std::all_of(value.begin(), value.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return (c >= 0x20 && c != 0x7f) || c == '\t';
+  });
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return (x | 0x20) == (y | 0x20);
+         });
+}
+
+const boost::system::error_category& beast_http_category() {
+  return bhttp::make_error_code(bhttp::error::end_of_stream).category();
+}
+
+// The server went away: what an idle keep-alive connection closed on its
+// side looks like on our next write or read.
+bool closed_by_peer(const error_code& ec) {
+  return ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+         ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
+         ec == asio::error::connection_aborted || ec == asio::ssl::error::stream_truncated;
+}
+
+// Maps Beast's codes to the documented, Beast-free ones.
+error_code public_error(const error_code& ec) {
+  if (ec == beast::error::timeout) return asio::error::timed_out;
+  if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+      ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+    return Error::connection_closed;
+  }
+  if (ec.category() == beast_http_category()) return Error::http_protocol;
+  return ec;
+}
+
+// OpenSSL's queued reason for a failed setup call; never a success code.
+error_code last_ssl_error() {
+  const unsigned long reason = ::ERR_get_error();
+  if (reason == 0) return make_error_code(boost::system::errc::invalid_argument);
+  return {static_cast<int>(reason), asio::error::get_ssl_category()};
+}
+
+// Parses a response straight into a PartnerResponse: keeps the status, the
+// Retry-After value and the first bytes of the body, and stores no other
+// header, so a response costs no allocation beyond those strings.
+class ResponseParser final : public bhttp::basic_parser<false> {
+ public:
+  ResponseParser(PartnerResponse& out, std::uint64_t max_body) : out_(out) { body_limit(max_body); }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                       error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, error_code&) override {
+    out_.status = static_cast<unsigned>(code);
+  }
+  void on_field_impl(bhttp::field name, beast::string_view, beast::string_view value,
+                     error_code&) override {
+    if (name == bhttp::field::retry_after) out_.retry_after.assign(value.data(), value.size());
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+    if (length) {
+      out_.body_prefix.reserve(static_cast<std::size_t>(
+          std::min<std::uint64_t>(*length, PartnerResponse::body_prefix_limit)));
+    }
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+    keep(body);
+    return body.size();
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
+    keep(body);
+    return body.size();
+  }
+  void on_finish_impl(error_code&) override {}
+
+  void keep(beast::string_view piece) {
+    const std::size_t room = PartnerResponse::body_prefix_limit - out_.body_prefix.size();
+    out_.body_prefix.append(piece.data(), std::min(room, piece.size()));
+  }
+
+  PartnerResponse& out_;
+};
+
+// One keep-alive connection with the storage it reuses for every request.
+// It is listed in its pool's registry for as long as it exists, idle, busy or
+// connecting, so cancel_all() can reach the ones held by requests.
+struct Connection {
+  Connection(const asio::any_io_executor& executor, asio::ssl::context* tls,
+             std::unordered_set<Connection*>& registry)
+      : registry_(registry) {
+    if (tls) {
+      secure.emplace(executor, *tls);
+    } else {
+      plain.emplace(executor);
+    }
+    registry_.insert(this);
+  }
+  ~Connection() { registry_.erase(this); }
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  beast::tcp_stream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  template <class Stream>
+  Stream& stream() {
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      return *plain;
+    } else {
+      return *secure;
+    }
+  }
+
+  std::optional<beast::tcp_stream> plain;  // exactly one of these
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  beast::flat_buffer read_buffer;  // keeps its capacity across responses
+  std::string head;                // request head, rewritten in place per request
+
+ private:
+  std::unordered_set<Connection*>& registry_;
+};
+
+// A coroutine parked until another one hands it something or its deadline
+// passes. It lives in the waiting coroutine's frame; queues link it in place,
+// so waiting allocates nothing and nothing polls.
+struct Waiter {
+  Waiter(const asio::any_io_executor& executor, Clock::time_point deadline)
+      : timer(executor, deadline) {}
+  ~Waiter();
+  Waiter(const Waiter&) = delete;
+  Waiter& operator=(const Waiter&) = delete;
+
+  asio::steady_timer timer;  // expires at the deadline; cancelled to wake early
+  struct WaiterQueue* queue = nullptr;
+  Waiter* prev = nullptr;
+  Waiter* next = nullptr;
+  bool woken = false;
+  std::unique_ptr<Connection> connection;  // a slot waiter may be handed an idle connection
+  error_code error;                        // a resolve waiter gets the lookup's outcome
+};
+
+// FIFO of parked waiters, intrusive (the links live in the Waiters).
+struct WaiterQueue {
+  bool empty() const { return head == nullptr; }
+  void push_back(Waiter& w) {
+    w.queue = this;
+    w.prev = tail;
+    w.next = nullptr;
+    (tail ? tail->next : head) = &w;
+    tail = &w;
+  }
+  void remove(Waiter& w) {
+    (w.prev ? w.prev->next : head) = w.next;
+    (w.next ? w.next->prev : tail) = w.prev;
+    w.queue = nullptr;
+    w.prev = w.next = nullptr;
+  }
+  Waiter* pop_front() {
+    Waiter* w = head;
+    if (w) remove(*w);
+    return w;
+  }
+
+  Waiter* head = nullptr;
+  Waiter* tail = nullptr;
+};
+
+// A waiter destroyed while queued (its coroutine torn down with the
+// io_context) unlinks itself so the queue never holds a dangling pointer.
+Waiter::~Waiter() {
+  if (queue) queue->remove(*this);
+}
+
+void wake(Waiter& w) {
+  w.woken = true;
+  w.timer.cancel();
+}
+
+// Parks `w` on `queue` until woken (success), its deadline passes
+// (timed_out) or the awaiting coroutine is cancelled (operation_aborted).
+asio::awaitable<error_code> park(WaiterQueue& queue, Waiter& w) {
+  queue.push_back(w);
+  auto [ec] = co_await w.timer.async_wait(nothrow);
+  // Woken wins over an expiry or cancellation that raced with it: the waker
+  // already handed us a connection or a slot, which must not be lost.
+  if (w.woken) co_return error_code{};
+  queue.remove(w);
+  co_return ec == asio::error::operation_aborted ? error_code(asio::error::operation_aborted)
+                                                 : error_code(asio::error::timed_out);
+}
+
+}  // namespace
+
+class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
+ public:
+  Impl(asio::any_io_executor executor, PartnerClientOptions options);
+
+  // The plain or TLS instantiation of post_on, chosen once per client.
+  asio::awaitable<Result<PartnerResponse>> post(std::string_view body, std::string_view key) {
+    if (tls_) return post_on<beast::ssl_stream<beast::tcp_stream>>(body, key);
+    return post_on<beast::tcp_stream>(body, key);
+  }
+  void shutdown();
+  void cancel_all();
+
+  PartnerClientCounters counters() const noexcept {
+    return {connections_opened_.load(std::memory_order_relaxed),
+            connections_open_.load(std::memory_order_relaxed),
+            connections_reused_.load(std::memory_order_relaxed),
+            stale_retries_.load(std::memory_order_relaxed),
+            connect_failures_.load(std::memory_order_relaxed)};
+  }
+  const Target& target() const noexcept { return target_; }
+
+ private:
+  asio::awaitable<Result<std::unique_ptr<Connection>>> open_connection(Clock::time_point deadline);
+  asio::awaitable<error_code> resolve(Clock::time_point deadline);
+  void start_resolve();
+
+  // One coroutine frame per request on the hot path: the exchange is inlined
+  // rather than a nested coroutine, which would cost a frame allocation.
+  template <class Stream>
+  asio::awaitable<Result<PartnerResponse>> post_on(std::string_view body, std::string_view key);
+
+  void format_head(std::string& head, std::size_t body_size, std::string_view key) const;
+
+  // Pool bookkeeping. A "slot" is the right to have one connection open or
+  // opening; slots_used_ <= max_connections always.
+  void release(std::unique_ptr<Connection> connection);
+  void discard(std::unique_ptr<Connection> connection);
+  void drop(std::unique_ptr<Connection>& connection);
+  void free_slot();
+
+  asio::any_io_executor executor_;
+  PartnerClientOptions options_;
+  Target target_;
+  std::string port_text_;
+  std::string head_prefix_;  // every header line that never changes, then "Idempotency-Key: "
+  std::optional<asio::ssl::context> tls_;
+
+  std::unordered_set<Connection*> connections_;     // every live Connection; outlives them all
+  std::vector<std::unique_ptr<Connection>> idle_;  // LIFO: the warmest connection first
+  std::size_t slots_used_ = 0;
+  WaiterQueue slot_waiters_;
+
+  tcp::resolver resolver_;
+  tcp::resolver::results_type endpoints_;  // empty: resolve before the next connect
+  bool resolving_ = false;
+  WaiterQueue resolve_waiters_;
+
+  Counter connections_opened_{0};
+  Counter connections_open_{0};
+  Counter connections_reused_{0};
+  Counter stale_retries_{0};
+  Counter connect_failures_{0};
+};
+
+PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions options)
+    : executor_(std::move(executor)), options_(std::move(options)), resolver_(executor_) {
+  std::string why;
+  auto target = parse_target(options_.url, &why);
+  if (!target) throw std::invalid_argument(fmt::format("partner URL: {}", why));
+  target_ = std::move(*target);
+  port_text_ = std::to_string(target_.port);
+
+  if (options_.max_connections == 0) {
+    throw std::invalid_argument("partner client: max_connections must be at least 1");
+  }
+  if (options_.request_timeout.count() <= 0 || options_.connect_timeout.count() <= 0) {
+    throw std::invalid_argument("partner client: timeouts must be positive");
+  }
+
+  head_prefix_ = fmt::format(
+      "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n"
+      "Connection: keep-alive\r\n",
+      target_.request_target, target_.host_header);
+  static constexpr std::array<std::string_view, 6> reserved = {
+      "Host",       "Content-Type",   "Content-Length", "Transfer-Encoding",
+      "Connection", "Idempotency-Key"};
+  for (const HeaderField& header : options_.headers) {
+    // Name the header but never echo its value: it may be a secret.
+    if (!valid_field_name(header.name)) {
+      throw std::invalid_argument(
+          fmt::format("partner header name \"{}\" is not a valid token", header.name));
+    }
+    if (!valid_field_value(header.value)) {
+      throw std::invalid_argument(
+          fmt::format("partner header {} has a control character in its value", header.name));
+    }
+    for (std::string_view name : reserved) {
+      if (iequals(header.name, name)) {
+        throw std::invalid_argument(
+            fmt::format("partner header {} is set by the client and cannot be overridden", name));
+      }
+    }
+    head_prefix_ += header.name;
+    head_prefix_ += ": ";
+    head_prefix_ += header.value;
+    head_prefix_ += "\r\n";
+  }
+  head_prefix_ += "Idempotency-Key: ";
+
+  if (target_.tls) {
+    tls_.emplace(asio::ssl::context::tls_client);
+    SSL_CTX* ctx = tls_->native_handle();
+    if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+      throw std::runtime_error("partner TLS: cannot require TLS 1.2");
+    }
+    error_code ec;
+    if (options_.tls_insecure) {
+      tls_->set_verify_mode(asio::ssl::verify_none, ec);
+    } else {
+      tls_->set_verify_mode(asio::ssl::verify_peer, ec);
+      if (!ec) {
+        if (options_.tls_ca_file.empty()) {
+          tls_->set_default_verify_paths(ec);
+        } else {
+          tls_->load_verify_file(options_.tls_ca_file, ec);
+        }
+      }
+    }
+    if (ec) {
+      throw std::runtime_error(
+          fmt::format("partner TLS: cannot load {}: {}",
+                      options_.tls_ca_file.empty() ? "the system CA paths" : options_.tls_ca_file,
+                      ec.message()));
+    }
+  }
+  idle_.reserve(std::min<std::size_t>(options_.max_connections, 4096));
+}
+
+void PartnerClient::Impl::shutdown() {
+  resolver_.cancel();  // the lookup's handler holds a reference to us until it runs
+  add(connections_open_, -static_cast<std::int64_t>(idle_.size()));
+  idle_.clear();
+}
+
+void PartnerClient::Impl::cancel_all() {
+  // Parked requests fail at once (their timers fire without a hand-over).
+  while (Waiter* waiter = slot_waiters_.pop_front()) waiter->timer.cancel();
+  while (Waiter* waiter = resolve_waiters_.pop_front()) waiter->timer.cancel();
+  add(connections_open_, -static_cast<std::int64_t>(idle_.size()));
+  idle_.clear();
+  // Closing (not just cancelling) also fails a request that is between two
+  // operations, which a cancel would miss.
+  for (Connection* connection : connections_) {
+    error_code ignored;
+    connection->tcp().socket().close(ignored);
+  }
+}
+
+void PartnerClient::Impl::format_head(std::string& head, std::size_t body_size,
+                                      std::string_view key) const {
+  std::array<char, 24> digits{};
+  const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), body_size);
+  (void)ec;  // 24 digits always fit a size_t
+  head.assign(head_prefix_);
+  head.append(key);
+  head.append("\r\nContent-Length: ");
+  head.append(digits.data(), end);
+  head.append("\r\n\r\n");
+}
+
+template <class Stream>
+asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::string_view body,
+                                                                      std::string_view key) {
+  // If the io_context is destroyed before the client, parked frames are torn
+  // down after us; holding the pool keeps their unlinking safe.
+  const auto self = shared_from_this();
+  if (key.empty() || !valid_field_value(key)) {
+    co_return error_code(make_error_code(boost::system::errc::invalid_argument));
+  }
+  const auto deadline = Clock::now() + options_.request_timeout;
+
+  // Take a slot: an idle connection (LIFO), room for a new one, or a wait.
+  std::unique_ptr<Connection> connection;
+  bool reused = false;
+  if (!idle_.empty()) {
+    connection = std::move(idle_.back());
+    idle_.pop_back();
+    reused = true;
+  } else if (slots_used_ < options_.max_connections) {
+    ++slots_used_;
+  } else {
+    Waiter waiter(executor_, deadline);
+    if (const error_code ec = co_await park(slot_waiters_, waiter)) co_return ec;
+    connection = std::move(waiter.connection);  // null: the slot is ours, connect
+    reused = connection != nullptr;
+  }
+
+  // From here on this request owns one slot until release, discard or free_slot.
+  PartnerResponse response;
+  for (int attempt = 1; attempt <= 2; ++attempt) {
+    if (!connection) {
+      auto opened = co_await open_connection(deadline);
+      if (!opened) {
+        free_slot();
+        co_return opened.error();
+      }
+      connection = std::move(*opened);
+      reused = false;
+    }
+
+    // The head is formatted by hand into the connection's own buffer: Beast's
+    // fields container would allocate a node per header per request, and only
+    // two values ever change. The body goes out as its own buffer, uncopied.
+    format_head(connection->head, body.size(), key);
+    const std::array<asio::const_buffer, 2> request{asio::buffer(connection->head),
+                                                    asio::buffer(body.data(), body.size())};
+    Stream& stream = connection->template stream<Stream>();
+    connection->tcp().expires_at(deadline);  // one deadline for write and read together
+
+    error_code failure;
+    bool got_response_bytes = false;
+    bool reusable = false;
+    auto [write_error, written] = co_await asio::async_write(stream, request, nothrow);
+    (void)written;
+    failure = write_error;
+    for (int interim = 0; !failure; ++interim) {
+      if (interim > max_interim_responses) {
+        failure = Error::http_protocol;
+        break;
+      }
+      ResponseParser parser(response, options_.max_response_body);
+      auto [read_error, bytes_read] =
+          co_await bhttp::async_read(stream, connection->read_buffer, parser, nothrow);
+      (void)bytes_read;
+      got_response_bytes = got_response_bytes || parser.got_some();
+      failure = read_error;
+      if (failure) break;
+      if (response.status >= 200) {
+        // Leftover bytes would be an unasked-for response: do not trust the
+        // connection with another request.
+        reusable = parser.keep_alive() && connection->read_buffer.size() == 0;
+        break;
+      }
+      if (response.status == 101) {  // we never ask to switch protocols
+        failure = Error::http_protocol;
+        break;
+      }
+      response = PartnerResponse{};  // 100 Continue, 103 Early Hints: the real one follows
+    }
+
+    if (!failure) {
+      if (reused) add(connections_reused_, 1);
+      if (reusable) {
+        release(std::move(connection));
+      } else {
+        discard(std::move(connection));
+      }
+      co_return std::move(response);
+    }
+
+    // An idle connection the server closed meanwhile fails on its first
+    // write or before any response byte. Sending again on a fresh connection
+    // is safe even if the server did see the first copy: every request
+    // carries an Idempotency-Key, so the partner applies it at most once.
+    // Only once, and never after a response started or on a new connection.
+    const bool stale = reused && attempt == 1 && !got_response_bytes && closed_by_peer(failure);
+    drop(connection);
+    if (!stale) {
+      free_slot();
+      co_return public_error(failure);
+    }
+    add(stale_retries_, 1);
+    response = PartnerResponse{};
+  }
+  free_slot();  // unreachable: the second attempt always returns
+  co_return error_code(Error::connection_closed);
+}
+
+asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_connection(
+    Clock::time_point request_deadline) {
+  const auto deadline = std::min(request_deadline, Clock::now() + options_.connect_timeout);
+  if (endpoints_.empty()) {
+    if (const error_code ec = co_await resolve(deadline)) {
+      add(connect_failures_, 1);
+      co_return ec;
+    }
+  }
+  // A copy (shared, cheap): a failing connect elsewhere may clear the cache.
+  const tcp::resolver::results_type endpoints = endpoints_;
+
+  // Beast's connect does not check an already passed expiry: do not send a
+  // SYN for a request that has already run out of time.
+  if (deadline <= Clock::now()) co_return error_code(asio::error::timed_out);
+
+  auto connection = std::make_unique<Connection>(executor_, tls_ ? &*tls_ : nullptr, connections_);
+  beast::tcp_stream& transport = connection->tcp();
+  transport.expires_at(deadline);  // covers the TLS handshake too
+  auto [connect_error, endpoint] = co_await transport.async_connect(endpoints, nothrow);
+  (void)endpoint;
+  if (connect_error) {
+    endpoints_ = {};  // the partner may have moved: look it up again next time
+    add(connect_failures_, 1);
+    co_return public_error(connect_error);
+  }
+  error_code ec;
+  transport.socket().set_option(tcp::no_delay(true), ec);  // small requests: do not wait for ACKs
+
+  if (!ec && connection->secure) {
+    SSL* ssl = connection->secure->native_handle();
+    if (!target_.host_is_ip && SSL_set_tlsext_host_name(ssl, target_.host.c_str()) != 1) {
+      ec = last_ssl_error();
+    }
+    if (!ec && !options_.tls_insecure) {
+      // OpenSSL checks the name (or IP) during the handshake.
+      const int ok = target_.host_is_ip
+                         ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), target_.host.c_str())
+                         : SSL_set1_host(ssl, target_.host.c_str());
+      if (ok != 1) ec = last_ssl_error();
+      SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);  // as browsers and curl
+    }
+    if (!ec) {
+      std::tie(ec) =
+          co_await connection->secure->async_handshake(asio::ssl::stream_base::client, nothrow);
+    }
+  }
+  if (ec) {
+    add(connect_failures_, 1);
+    co_return public_error(ec);
+  }
+  add(connections_opened_, 1);
+  add(connections_open_, 1);
+  co_return std::move(connection);
+}
+
+// Lookups are shared: whoever needs the address while one is running waits
+// for it (bounded by its own deadline) instead of starting another.
+asio::awaitable<error_code> PartnerClient::Impl::resolve(Clock::time_point deadline) {
+  if (!resolving_) start_resolve();
+  Waiter waiter(executor_, deadline);
+  if (const error_code ec = co_await park(resolve_waiters_, waiter)) co_return ec;
+  co_return waiter.error;
+}
+
+void PartnerClient::Impl::start_resolve() {
+  resolving_ = true;
+  auto flags = tcp::resolver::numeric_service;
+  if (target_.host_is_ip) flags |= tcp::resolver::numeric_host;
+  // A plain handler rather than a coroutine: the lookup is not tied to any one
+  // request, and keeps the pool alive until it completes.
+  resolver_.async_resolve(
+      target_.host, port_text_, flags,
+      [self = shared_from_this()](error_code ec, tcp::resolver::results_type results) {
+        self->resolving_ = false;
+        if (!ec && results.empty()) ec = asio::error::host_not_found;
+        if (!ec) self->endpoints_ = std::move(results);
+        while (Waiter* waiter = self->resolve_waiters_.pop_front()) {
+          waiter->error = ec;
+          wake(*waiter);
+        }
+      });
+}
+
+void PartnerClient::Impl::release(std::unique_ptr<Connection> connection) {
+  if (Waiter* waiter = slot_waiters_.pop_front()) {
+    waiter->connection = std::move(connection);
+    wake(*waiter);
+    return;
+  }
+  idle_.push_back(std::move(connection));
+}
+
+void PartnerClient::Impl::discard(std::unique_ptr<Connection> connection) {
+  drop(connection);
+  free_slot();
+}
+
+// Closes the socket but keeps the slot (the caller frees or reuses it).
+void PartnerClient::Impl::drop(std::unique_ptr<Connection>& connection) {
+  if (!connection) return;
+  connection.reset();
+  add(connections_open_, -1);
+}
+
+void PartnerClient::Impl::free_slot() {
+  if (Waiter* waiter = slot_waiters_.pop_front()) {
+    wake(*waiter);  // the slot passes straight to the longest waiter
+    return;
+  }
+  --slots_used_;
+}
+
+PartnerClient::PartnerClient(boost::asio::any_io_executor executor, PartnerClientOptions options)
+    : impl_(std::make_shared<Impl>(std::move(executor), std::move(options))) {}
+
+PartnerClient::~PartnerClient() {
+  if (impl_) impl_->shutdown();
+}
+
+boost::asio::awaitable<Result<PartnerResponse>> PartnerClient::post(
+    std::string_view body, std::string_view idempotency_key) {
+  return impl_->post(body, idempotency_key);
+}
+
+void PartnerClient::cancel_all() { impl_->cancel_all(); }
+
+PartnerClientCounters PartnerClient::counters() const noexcept { return impl_->counters(); }
+
+const Target& PartnerClient::target() const noexcept { return impl_->target(); }
+
+}  // namespace conveyor::http

@@ -1,0 +1,94 @@
+// The partner's HTTP API as seen by one thread: POSTs JSON bodies to one URL
+// over a bounded pool of keep-alive connections (TLS verified by default).
+// Every post() ends within the request timeout with a response or an error.
+//
+// One PartnerClient belongs to one io_context (thread) and is only used from
+// it: no locks. It knows nothing of queues; classifying responses (retry,
+// give up) is the caller's job. Only counters() may be read from any thread.
+#pragma once
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/error.h"
+#include "http/target.h"
+
+namespace conveyor::http {
+
+struct HeaderField {
+  std::string name;
+  std::string value;  // may be a secret (Authorization): never logged
+};
+
+struct PartnerClientOptions {
+  std::string url;  // http:// or https://; path and query are the request target
+  std::chrono::milliseconds connect_timeout{5'000};   // TCP connect + TLS handshake
+  std::chrono::milliseconds request_timeout{30'000};  // whole post(): wait + connect + write + read
+  std::size_t max_connections = 512;                  // open or opening, at most
+  std::size_t max_response_body = 64 * 1024;          // a larger body is an error
+  std::string tls_ca_file;           // PEM CA bundle used instead of the system's default paths
+  bool tls_insecure = false;         // skip certificate and host name checks: tests only
+  std::vector<HeaderField> headers;  // sent on every request, e.g. Authorization
+};
+
+struct PartnerResponse {
+  static constexpr std::size_t body_prefix_limit = 512;
+
+  unsigned status = 0;      // any status, 2xx or not
+  std::string body_prefix;  // the first body_prefix_limit bytes of the body
+  std::string retry_after;  // the raw Retry-After value; empty when absent
+};
+
+// Monotonic totals and one gauge; a snapshot, cheap to take from any thread.
+struct PartnerClientCounters {
+  std::uint64_t connections_opened = 0;  // successful connects (and TLS handshakes)
+  std::uint64_t connections_open = 0;    // open right now, idle or busy
+  std::uint64_t connections_reused = 0;  // requests sent on an already used connection
+  std::uint64_t stale_retries = 0;       // idle connections found closed and retried fresh
+  std::uint64_t connect_failures = 0;
+};
+
+class PartnerClient {
+ public:
+  // Throws std::invalid_argument for a bad URL, header or limit, and
+  // std::runtime_error when the TLS settings cannot be loaded (CA file).
+  // `executor` must be the single-threaded io_context this client lives on.
+  PartnerClient(boost::asio::any_io_executor executor, PartnerClientOptions options);
+  // Closes idle connections. The client must outlive every post() in flight.
+  ~PartnerClient();
+  PartnerClient(const PartnerClient&) = delete;
+  PartnerClient& operator=(const PartnerClient&) = delete;
+
+  // Sends `body` byte for byte as application/json with the Idempotency-Key
+  // header. `body` and `idempotency_key` must stay valid until it completes.
+  // Any HTTP status is a successful Result. Errors:
+  //   boost::asio::error::timed_out       request_timeout passed (any stage)
+  //   Error::connection_closed            the server closed before a full response
+  //   Error::http_protocol                malformed or oversized response
+  //   boost::system::errc::invalid_argument  a key unusable as a header value
+  //   boost::asio::error::operation_aborted  the awaiting coroutine was cancelled
+  //   others as Asio reports them (connection_refused, host_not_found, TLS errors)
+  boost::asio::awaitable<Result<PartnerResponse>> post(std::string_view body,
+                                                       std::string_view idempotency_key);
+
+  // Fails every post() in progress at once (with operation_aborted or a
+  // closed-socket error) and closes every connection; later posts open new
+  // ones. For shutdowns past their deadline.
+  void cancel_all();
+
+  PartnerClientCounters counters() const noexcept;
+  const Target& target() const noexcept;
+
+ private:
+  class Impl;
+  std::shared_ptr<Impl> impl_;  // also held by lookups and posts in flight: safe teardown order
+};
+
+}  // namespace conveyor::http

@@ -1,0 +1,148 @@
+#include "partner/simulator.h"
+
+#include <csignal>
+#include <cstdio>
+#include <random>
+#include <utility>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <fmt/format.h>
+
+#include "core/limits.h"
+
+namespace conveyor::partner {
+namespace {
+
+namespace net = boost::asio;
+using http::ServerRequest;
+using http::ServerResponse;
+
+constexpr std::string_view kJson = "application/json";
+
+ServerResponse json(unsigned status, std::string body) {
+  return ServerResponse{status, kJson, std::move(body), {}, {}};
+}
+
+bool valid(const SimulatorOptions& o) {
+  // Written so that NaN fails too.
+  return o.fail_rate >= 0.0 && o.fail_rate <= 1.0 && o.delay.count() >= 0;
+}
+
+}  // namespace
+
+Simulator::Simulator(SimulatorOptions options)
+    : options_(std::move(options)),
+      stats_(options_.record_bodies),
+      server_(http::ServerOptions{.listen = options_.listen, .threads = options_.threads},
+              *this) {}
+
+Simulator::~Simulator() {
+  server_.stop();
+  server_.wait();
+}
+
+error_code Simulator::start() {
+  if (!valid(options_)) return make_error_code(boost::system::errc::invalid_argument);
+  if (auto ec = server_.listen()) return ec;
+  server_.start();
+  return {};
+}
+
+boost::asio::ip::tcp::endpoint Simulator::local_endpoint() const { return server_.local_endpoint(); }
+
+void Simulator::run() { server_.wait(); }
+
+void Simulator::stop() { server_.stop(); }
+
+bool Simulator::should_fail() const {
+  if (options_.fail_rate <= 0.0) return false;
+  if (options_.fail_rate >= 1.0) return true;
+  // One engine per thread: no shared state on the hot path.
+  thread_local std::minstd_rand engine(std::random_device{}());
+  return std::bernoulli_distribution(options_.fail_rate)(engine);
+}
+
+net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
+  if (request.method() != "POST") co_return handle_get(request);
+
+  stats_.received();
+  if (options_.delay.count() > 0) {
+    net::steady_timer timer(co_await net::this_coro::executor, options_.delay);
+    auto slot = request.cancellation_slot();
+    auto [ec] = co_await timer.async_wait(
+        net::bind_cancellation_slot(slot, net::as_tuple(net::use_awaitable)));
+    slot.clear();  // the timer dies with this frame
+    if (ec) {
+      stats_.abandoned();
+      co_return json(503, R"({"ok":false,"error":"stopping"})");
+    }
+  }
+  if (should_fail()) {
+    stats_.answered_failed();
+    ServerResponse response = json(503, R"({"ok":false,"error":"simulated failure"})");
+    if (options_.retry_after) {
+      response.extra_header_name = "Retry-After";
+      response.extra_header_value = std::to_string(options_.retry_after->count());
+    }
+    co_return response;
+  }
+  stats_.answered_ok(request.idempotency_key(), request.body());
+  co_return json(200, R"({"ok":true})");
+}
+
+ServerResponse Simulator::handle_get(const ServerRequest& request) const {
+  if (request.method() != "GET" && request.method() != "HEAD") {
+    return json(405, R"({"error":"method not allowed"})");
+  }
+  const auto path = request.path();
+  if (path == "/stats") return json(200, to_json(stats_.snapshot()));
+  if (path == "/healthz") return json(200, R"({"ok":true})");
+  if (path == "/bodies") {
+    if (!stats_.records_bodies()) return json(404, R"({"error":"record_bodies is off"})");
+    boost::json::array array;
+    for (auto& body : stats_.bodies()) array.emplace_back(body);
+    return json(200, boost::json::serialize(array));
+  }
+  return json(404, R"({"error":"not found"})");
+}
+
+std::string format_endpoint(const boost::asio::ip::tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  if (address.is_v6()) return fmt::format("[{}]:{}", address.to_string(), endpoint.port());
+  return fmt::format("{}:{}", address.to_string(), endpoint.port());
+}
+
+int run_partner(const SimulatorOptions& options) {
+  raise_open_files_limit();
+  Simulator simulator(options);
+
+  // Installed before serving so that an early SIGTERM still stops us cleanly.
+  net::io_context signals_context(1);
+  net::signal_set signals(signals_context, SIGINT, SIGTERM);
+  signals.async_wait([&simulator](const error_code&, int) { simulator.stop(); });
+
+  if (!valid(options)) {
+    fmt::print(stderr, "conveyor partner: fail rate must be within 0..1 and delay not negative\n");
+    return 2;
+  }
+  if (const auto ec = simulator.start()) {
+    fmt::print(stderr, "conveyor partner: cannot listen on {}: {}\n", options.listen, ec.message());
+    return ec == boost::system::errc::invalid_argument ? 2 : 1;
+  }
+  fmt::print("listening on {}\n", format_endpoint(simulator.local_endpoint()));
+  std::fflush(stdout);
+
+  signals_context.run();
+  simulator.run();
+  return 0;
+}
+
+}  // namespace conveyor::partner

@@ -1,0 +1,434 @@
+#include "queue/redis/redis_queue.h"
+
+// GCC 12 reports a false -Wmismatched-new-delete when it inlines the frame
+// of an Asio awaitable (operator new and delete are both Asio's own).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include <algorithm>
+#include <random>
+#include <utility>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "redis/connection.h"
+
+namespace conveyor::queue {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+constexpr std::chrono::milliseconds kFirstBackoff = 50ms;
+constexpr std::chrono::milliseconds kMaxBackoff = 2s;
+// Outcomes per script call: keeps one call well under Lua's stack limits and
+// Redis busy for at most a few milliseconds, even after a long outage.
+constexpr std::size_t kOutcomesPerCall = 2000;
+
+// KEYS: list, leases, bodies, attempts. ARGV: max, lease_ms, id_prefix.
+// Returns (id, body, attempt, deadline) x n.
+const redis::Script& lease_script() {
+  static const redis::Script script(R"lua(
+local max = tonumber(ARGV[1])
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local deadline = now + tonumber(ARGV[2])
+local out = {}
+local n = 0
+local due = redis.call('ZRANGE', KEYS[2], '-inf', now, 'BYSCORE', 'LIMIT', 0, max)
+for _, id in ipairs(due) do
+  local body = redis.call('HGET', KEYS[3], id)
+  if body then
+    redis.call('ZADD', KEYS[2], deadline, id)
+    local attempt = redis.call('HINCRBY', KEYS[4], id, 1)
+    n = n + 1
+    out[#out + 1] = id
+    out[#out + 1] = body
+    out[#out + 1] = attempt
+    out[#out + 1] = deadline
+  else
+    -- a lease without a body cannot be delivered: drop it
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('HDEL', KEYS[4], id)
+  end
+end
+if n < max then
+  local bodies = redis.call('LPOP', KEYS[1], max - n)
+  if bodies then
+    for i, body in ipairs(bodies) do
+      local id = ARGV[3] .. ':' .. i
+      redis.call('HSET', KEYS[3], id, body)
+      redis.call('HSET', KEYS[4], id, 1)
+      redis.call('ZADD', KEYS[2], deadline, id)
+      out[#out + 1] = id
+      out[#out + 1] = body
+      out[#out + 1] = 1
+      out[#out + 1] = deadline
+    end
+  end
+end
+return out
+)lua");
+  return script;
+}
+
+// KEYS: leases, bodies, attempts. ARGV: ids. unpack() is bounded by Lua's
+// C stack (about 8000 values), hence the slices.
+const redis::Script& acknowledge_script() {
+  static const redis::Script script(R"lua(
+local step = 500
+for i = 1, #ARGV, step do
+  local j = math.min(i + step - 1, #ARGV)
+  redis.call('ZREM', KEYS[1], unpack(ARGV, i, j))
+  redis.call('HDEL', KEYS[2], unpack(ARGV, i, j))
+  redis.call('HDEL', KEYS[3], unpack(ARGV, i, j))
+end
+return #ARGV
+)lua");
+  return script;
+}
+
+// KEYS: leases, attempts. ARGV: (id, receipt) x n. Only a lease we still hold
+// is given back; it was not attempted, so its attempt count goes back down.
+const redis::Script& release_script() {
+  static const redis::Script script(R"lua(
+local released = 0
+for i = 1, #ARGV, 2 do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) == tonumber(ARGV[i + 1]) then
+    redis.call('ZADD', KEYS[1], 0, ARGV[i])
+    redis.call('HINCRBY', KEYS[2], ARGV[i], -1)
+    released = released + 1
+  end
+end
+return released
+)lua");
+  return script;
+}
+
+// KEYS: leases. ARGV: (id, receipt, delay_ms) x n. Only a lease we still hold.
+const redis::Script& retry_script() {
+  static const redis::Script script(R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local delayed = 0
+for i = 1, #ARGV, 3 do
+  local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
+  if score and tonumber(score) == tonumber(ARGV[i + 1]) then
+    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[i + 2]), ARGV[i])
+    delayed = delayed + 1
+  end
+end
+return delayed
+)lua");
+  return script;
+}
+
+// Outcomes of one kind, flattened into script arguments.
+struct Outcomes {
+  std::vector<std::string> args;
+  std::size_t per_outcome = 1;
+  bool empty() const { return args.empty(); }
+};
+
+}  // namespace
+
+struct RedisQueue::State {
+  State(asio::any_io_executor executor, redis::Endpoint endpoint, const std::string& channel,
+        std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout)
+      : executor(executor),
+        endpoint(std::move(endpoint)),
+        keys(keys_of(channel)),
+        lease_ms(std::to_string(std::max<std::int64_t>(1, lease_timeout.count()))),
+        connect_timeout(connect_timeout),
+        connect_done(executor, asio::steady_timer::time_point::max()),
+        outcome_recorded(executor, asio::steady_timer::time_point::max()),
+        batch_written(executor, asio::steady_timer::time_point::max()),
+        retry_pause(executor),
+        random(std::random_device{}()) {
+    acks.per_outcome = 1;
+    releases.per_outcome = 2;
+    retries.per_outcome = 3;
+  }
+
+  asio::any_io_executor executor;
+  const redis::Endpoint endpoint;
+  const Keys keys;
+  const std::string lease_ms;
+  const std::chrono::milliseconds connect_timeout;
+
+  // The connection, rebuilt on demand. Shared so that a caller keeps the one
+  // it is using alive even if another caller replaces it meanwhile.
+  std::shared_ptr<redis::Connection> connection;
+  bool connecting = false;
+  asio::steady_timer connect_done;  // cancelled when a connect attempt ends
+  error_code last_error;
+  std::string last_why;
+  Clock::time_point next_attempt{};
+  std::chrono::milliseconds backoff = kFirstBackoff;
+
+  // Outcomes recorded and not yet handed to the flusher.
+  Outcomes acks, releases, retries;
+  std::uint64_t recorded = 0;  // outcomes recorded so far
+  std::uint64_t written = 0;   // every outcome up to this count is in Redis
+  bool flusher_waiting = false;
+  asio::steady_timer outcome_recorded;  // wakes the idle flusher
+  asio::steady_timer batch_written;     // wakes flush() callers
+  asio::steady_timer retry_pause;       // the flusher's wait after a failure
+
+  bool stopping = false;
+  std::mt19937_64 random;
+
+  void record() {
+    ++recorded;
+    if (flusher_waiting) outcome_recorded.cancel();
+  }
+
+  void stop() {
+    stopping = true;
+    connect_done.cancel();
+    outcome_recorded.cancel();
+    batch_written.cancel();
+    retry_pause.cancel();
+    if (connection) connection->close();
+  }
+
+  // A fresh random id prefix per lease call: ids unique without shared state.
+  std::string id_prefix() { return fmt::format("{:016x}", random()); }
+
+  // The live connection, or a new one. Never waits out the backoff: while
+  // backing off it answers with the last error, so lease() fails fast.
+  static asio::awaitable<Result<std::shared_ptr<redis::Connection>>> acquire(std::shared_ptr<State> self) {
+    if (self->stopping) co_return make_error_code(Error::shutting_down);
+    if (self->connection && self->connection->is_open()) co_return self->connection;
+    if (self->connecting) {  // share the attempt in progress
+      co_await self->connect_done.async_wait(use_tuple);
+      if (self->stopping) co_return make_error_code(Error::shutting_down);
+      if (self->connection && self->connection->is_open()) co_return self->connection;
+      co_return self->last_error ? self->last_error : make_error_code(Error::connection_closed);
+    }
+    self->connection.reset();
+    if (Clock::now() < self->next_attempt) co_return self->last_error;
+
+    self->connecting = true;
+    std::string why;
+    auto connected = co_await redis::Connection::connect(self->executor, self->endpoint, self->connect_timeout, &why);
+    self->connecting = false;
+    self->connect_done.cancel();
+    if (self->stopping) co_return make_error_code(Error::shutting_down);
+    if (!connected) {
+      self->last_error = connected.error();
+      self->last_why = why.empty() ? connected.error().message() : why;
+      self->next_attempt = Clock::now() + self->backoff;
+      spdlog::warn("redis queue {}: {}; next attempt in {} ms", self->keys.list, self->last_why,
+                   self->backoff.count());
+      self->backoff = std::min(self->backoff * 2, kMaxBackoff);
+      co_return self->last_error;
+    }
+    if (self->last_error) spdlog::info("redis queue {}: reconnected to {}", self->keys.list, self->endpoint.to_string());
+    self->last_error = {};
+    self->last_why.clear();
+    self->backoff = kFirstBackoff;
+    self->connection = std::move(*connected);
+    co_return self->connection;
+  }
+
+  // Runs `script` over `outcomes` in slices of kOutcomesPerCall.
+  static asio::awaitable<error_code> write(redis::Connection& connection, const redis::Script& script,
+                                           const std::vector<std::string_view>& keys, const Outcomes& outcomes,
+                                           const std::string& channel) {
+    const std::size_t slice = kOutcomesPerCall * outcomes.per_outcome;
+    for (std::size_t begin = 0; begin < outcomes.args.size(); begin += slice) {
+      const std::size_t end = std::min(outcomes.args.size(), begin + slice);
+      const std::vector<std::string_view> args(outcomes.args.begin() + static_cast<std::ptrdiff_t>(begin),
+                                               outcomes.args.begin() + static_cast<std::ptrdiff_t>(end));
+      auto reply = co_await script.run(connection, keys, args);
+      if (!reply) co_return reply.error();
+      if (reply->is_error()) {
+        spdlog::warn("redis queue {}: writing outcomes failed: {}", channel, reply->string);
+        co_return make_error_code(Error::redis_reply);
+      }
+    }
+    co_return error_code{};
+  }
+
+  // The one flusher: takes everything recorded, writes it, and only then
+  // takes the next batch. A failed batch is kept and written again (the
+  // scripts are idempotent) after a growing pause.
+  static asio::awaitable<void> flusher(std::shared_ptr<State> self) {
+    std::chrono::milliseconds pause = kFirstBackoff;
+    while (!self->stopping) {
+      if (self->acks.empty() && self->releases.empty() && self->retries.empty()) {
+        self->flusher_waiting = true;
+        co_await self->outcome_recorded.async_wait(use_tuple);
+        self->flusher_waiting = false;
+        continue;
+      }
+      const Outcomes acks = std::exchange(self->acks, Outcomes{{}, 1});
+      const Outcomes releases = std::exchange(self->releases, Outcomes{{}, 2});
+      const Outcomes retries = std::exchange(self->retries, Outcomes{{}, 3});
+      const std::uint64_t upto = self->recorded;
+      while (!self->stopping) {
+        const error_code ec = co_await write_batch(self, acks, releases, retries);
+        if (!ec) break;
+        self->retry_pause.expires_after(pause);
+        co_await self->retry_pause.async_wait(use_tuple);
+        pause = std::min(pause * 2, kMaxBackoff);
+      }
+      if (self->stopping) break;
+      pause = kFirstBackoff;
+      self->written = upto;
+      self->batch_written.cancel();
+    }
+  }
+
+  static asio::awaitable<error_code> write_batch(std::shared_ptr<State> self, const Outcomes& acks,
+                                                 const Outcomes& releases, const Outcomes& retries) {
+    auto connection = co_await acquire(self);
+    if (!connection) co_return connection.error();
+    redis::Connection& c = **connection;
+    const Keys& k = self->keys;
+    if (!acks.empty()) {
+      const std::vector<std::string_view> keys = {k.leases, k.bodies, k.attempts};
+      if (auto ec = co_await write(c, acknowledge_script(), keys, acks, k.list)) co_return ec;
+    }
+    if (!releases.empty()) {
+      const std::vector<std::string_view> keys = {k.leases, k.attempts};
+      if (auto ec = co_await write(c, release_script(), keys, releases, k.list)) co_return ec;
+    }
+    if (!retries.empty()) {
+      const std::vector<std::string_view> keys = {k.leases};
+      if (auto ec = co_await write(c, retry_script(), keys, retries, k.list)) co_return ec;
+    }
+    co_return error_code{};
+  }
+};
+
+RedisQueue::Keys RedisQueue::keys_of(const std::string& channel) {
+  return {channel, channel + ":leases", channel + ":bodies", channel + ":attempts"};
+}
+
+RedisQueue::RedisQueue(asio::any_io_executor executor, redis::Endpoint endpoint, std::string channel,
+                       std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout)
+    : state_(std::make_shared<State>(executor, std::move(endpoint), channel, lease_timeout, connect_timeout)) {
+  asio::co_spawn(executor, State::flusher(state_), [channel](std::exception_ptr e) {
+    if (!e) return;
+    try {
+      std::rethrow_exception(e);
+    } catch (const std::exception& error) {
+      spdlog::error("redis queue {}: outcome flusher stopped: {}", channel, error.what());
+    }
+  });
+}
+
+RedisQueue::~RedisQueue() { state_->stop(); }
+
+// Member coroutines copy state_ first and never touch `this` again: the queue
+// may be destroyed while they are suspended.
+
+asio::awaitable<error_code> RedisQueue::connect(std::string* why) {
+  auto state = state_;
+  auto connection = co_await State::acquire(state);
+  if (connection) co_return error_code{};
+  if (why) *why = state->last_why.empty() ? connection.error().message() : state->last_why;
+  co_return connection.error();
+}
+
+asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(std::size_t max) {
+  auto state = state_;
+  if (max == 0) co_return std::vector<Lease>{};
+  auto connection = co_await State::acquire(state);
+  if (!connection) co_return connection.error();
+
+  const Keys& k = state->keys;
+  const std::vector<std::string_view> keys = {k.list, k.leases, k.bodies, k.attempts};
+  const std::string count = std::to_string(max);
+  const std::string prefix = state->id_prefix();
+  const std::vector<std::string_view> args = {count, state->lease_ms, prefix};
+  auto reply = co_await lease_script().run(**connection, keys, args);
+  if (!reply) co_return reply.error();
+  if (reply->is_error()) {
+    spdlog::warn("redis queue {}: lease failed: {}", k.list, reply->string);
+    co_return make_error_code(Error::redis_reply);
+  }
+  if (reply->type != redis::Reply::Type::array || reply->elements.size() % 4 != 0) {
+    co_return make_error_code(Error::redis_unexpected);
+  }
+
+  std::vector<Lease> leases;
+  leases.reserve(reply->elements.size() / 4);
+  for (std::size_t i = 0; i < reply->elements.size(); i += 4) {
+    auto& e = reply->elements;
+    if (e[i].type != redis::Reply::Type::string || e[i + 1].type != redis::Reply::Type::string ||
+        e[i + 2].type != redis::Reply::Type::integer || e[i + 3].type != redis::Reply::Type::integer) {
+      co_return make_error_code(Error::redis_unexpected);
+    }
+    Lease lease;
+    lease.id = std::move(e[i].string);
+    lease.body = std::move(e[i + 1].string);
+    lease.attempt = static_cast<std::uint32_t>(std::max<std::int64_t>(1, e[i + 2].integer));
+    lease.receipt = std::to_string(e[i + 3].integer);
+    leases.push_back(std::move(lease));
+  }
+  co_return leases;
+}
+
+void RedisQueue::acknowledge(const Lease& lease) {
+  state_->acks.args.push_back(lease.id);
+  state_->record();
+}
+
+void RedisQueue::release(const Lease& lease) {
+  state_->releases.args.push_back(lease.id);
+  state_->releases.args.push_back(lease.receipt);
+  state_->record();
+}
+
+void RedisQueue::retry_later(const Lease& lease, std::chrono::milliseconds delay) {
+  state_->retries.args.push_back(lease.id);
+  state_->retries.args.push_back(lease.receipt);
+  state_->retries.args.push_back(std::to_string(std::max<std::int64_t>(0, delay.count())));
+  state_->record();
+}
+
+asio::awaitable<error_code> RedisQueue::flush() {
+  auto state = state_;
+  const std::uint64_t target = state->recorded;
+  while (state->written < target) {
+    if (state->stopping) co_return make_error_code(Error::shutting_down);
+    co_await state->batch_written.async_wait(use_tuple);
+    // The same wait ends for a new batch and for the caller's cancellation.
+    auto cancellation = co_await asio::this_coro::cancellation_state;
+    if (cancellation.cancelled() != asio::cancellation_type::none) {
+      co_return make_error_code(asio::error::operation_aborted);
+    }
+  }
+  co_return error_code{};
+}
+
+asio::awaitable<Result<Backlog>> RedisQueue::backlog() {
+  auto state = state_;
+  auto connection = co_await State::acquire(state);
+  if (!connection) co_return connection.error();
+  const std::vector<std::vector<std::string_view>> commands = {{"LLEN", state->keys.list},
+                                                               {"ZCARD", state->keys.leases}};
+  auto replies = co_await (*connection)->pipeline(commands);
+  if (!replies) co_return replies.error();
+  for (const auto& reply : *replies) {
+    if (reply.is_error()) co_return make_error_code(Error::redis_reply);
+    if (reply.type != redis::Reply::Type::integer) co_return make_error_code(Error::redis_unexpected);
+  }
+  Backlog backlog;
+  backlog.waiting = static_cast<std::size_t>((*replies)[0].integer);
+  backlog.in_flight = static_cast<std::size_t>((*replies)[1].integer);
+  co_return backlog;
+}
+
+}  // namespace conveyor::queue

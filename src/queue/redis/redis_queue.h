@@ -1,0 +1,94 @@
+// RedisQueue: the Redis backend behind queue::QueueBackend. Producers RPUSH
+// raw JSON onto a list; workers take messages under expiring leases, so a
+// message is never lost (at-least-once) and keeps one id on every attempt.
+//
+// Design, for channel C:
+//   C            the producers' list. Never renamed, entries untouched: any
+//                producer that can RPUSH can feed us.
+//   C:leases     ZSET id -> due time (ms). For a leased message the score is
+//                its lease deadline; for a message waiting for a retry it is
+//                the retry time; a released message has score 0.
+//   C:bodies     HASH id -> body;   C:attempts  HASH id -> attempt count.
+// Reliable fetch happens inside one Lua script (atomic, no lost messages
+// between LPOP and the ZADD): it first re-leases entries of C:leases whose
+// score is <= now (released messages, due retries, expired leases: the
+// oldest work goes first), then fills the rest with LPOP C count, naming each
+// new message "<prefix>:<n>" where the worker passes a fresh random 64-bit
+// prefix per call: ids are unique without any shared counter. Time comes
+// from Redis TIME inside the scripts, so worker clocks never matter (Redis 7
+// replicates script effects, so TIME is allowed). A message's id is then
+// fixed for life: it is the partner's Idempotency-Key.
+//
+// The lease receipt is the deadline we set. release and retry_later act only
+// if the ZSET score still equals our receipt, i.e. we still hold the lease: a
+// worker whose lease expired and was taken over cannot disturb the new
+// holder. acknowledge needs no receipt: the message was delivered, so it goes
+// (a late second ack is a no-op). Every outcome script is idempotent, which
+// makes writing a batch again after a lost reply harmless.
+//
+// acknowledge/release/retry_later only record the outcome; one flusher
+// coroutine writes everything recorded in one script call per kind, one batch
+// in flight at a time while the next accumulates. That is what makes
+// thousands of acks per second cost a few round trips. flush() waits until
+// every outcome recorded before it is written.
+//
+// On a transport error the connection is rebuilt with exponential backoff
+// (50 ms doubling to 2 s between attempts); recorded outcomes are kept and
+// written after the reconnect; lease() and backlog() return the error at once
+// so the caller can back off. If a lease reply is lost in transit the
+// messages stay leased until their deadline and then come back (attempt + 1).
+//
+// One instance per io_context (thread), used only from it; it owns its own
+// Connection. Destroying it stops the flusher: outcomes not yet flushed are
+// dropped and those leases simply expire, so call flush() first on shutdown.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "core/error.h"
+#include "queue/queue_backend.h"
+#include "redis/endpoint.h"
+
+namespace conveyor::queue {
+
+class RedisQueue final : public QueueBackend {
+ public:
+  // Connects lazily, on first use. `lease_timeout`: how long a leased message
+  // stays ours before it becomes leasable again.
+  RedisQueue(boost::asio::any_io_executor executor, redis::Endpoint endpoint, std::string channel,
+             std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout);
+  ~RedisQueue() override;
+  RedisQueue(const RedisQueue&) = delete;
+  RedisQueue& operator=(const RedisQueue&) = delete;
+
+  // Connects now, so that startup can report a bad address or password.
+  // `why` gets a readable reason (never the password); it must outlive the call.
+  boost::asio::awaitable<error_code> connect(std::string* why = nullptr);
+
+  boost::asio::awaitable<Result<std::vector<Lease>>> lease(std::size_t max) override;
+  void acknowledge(const Lease& lease) override;
+  void release(const Lease& lease) override;
+  void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
+  boost::asio::awaitable<error_code> flush() override;
+  boost::asio::awaitable<Result<Backlog>> backlog() override;
+
+  // The Redis keys of a channel, for tools and tests.
+  struct Keys {
+    std::string list, leases, bodies, attempts;
+  };
+  static Keys keys_of(const std::string& channel);
+
+  struct State;  // shared with the flusher, so it can outlive `this` safely
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace conveyor::queue

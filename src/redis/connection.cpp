@@ -1,0 +1,489 @@
+#include "redis/connection.h"
+
+// GCC 12 reports a false -Wmismatched-new-delete when it inlines the frame
+// of an Asio awaitable (operator new and delete are both Asio's own).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+
+#include <array>
+#include <climits>
+#include <deque>
+#include <stdexcept>
+#include <type_traits>
+#include <utility>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/associated_executor.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/container/small_vector.hpp>
+#include <fmt/format.h>
+
+namespace conveyor::redis {
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using TlsStream = ssl::stream<tcp::socket>;
+
+using Token = asio::as_tuple_t<asio::use_awaitable_t<>>;
+constexpr Token use_tuple{asio::use_awaitable};
+using RepliesHandler = asio::any_completion_handler<void(error_code, std::vector<Reply>)>;
+
+// A write buffer that once carried a huge value is not kept around.
+constexpr std::size_t kKeptBufferCapacity = 1 << 20;
+constexpr std::size_t kReadChunk = 64 * 1024;
+
+// ---- hiredis stays in this file ------------------------------------------
+
+struct ReaderFree {
+  void operator()(redisReader* r) const { redisReaderFree(r); }
+};
+struct ReplyFree {
+  void operator()(void* r) const { freeReplyObject(r); }
+};
+struct CommandFree {
+  void operator()(char* c) const { redisFreeCommand(c); }
+};
+
+Reply to_reply(const redisReply& r) {
+  Reply out;
+  switch (r.type) {
+    case REDIS_REPLY_STRING:
+      out.type = Reply::Type::string;
+      out.string.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_STATUS:
+      out.type = Reply::Type::status;
+      out.string.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_ERROR:
+      out.type = Reply::Type::error;
+      out.string.assign(r.str, r.len);
+      break;
+    case REDIS_REPLY_INTEGER:
+      out.type = Reply::Type::integer;
+      out.integer = r.integer;
+      break;
+    case REDIS_REPLY_ARRAY:
+      out.type = Reply::Type::array;
+      out.elements.reserve(r.elements);
+      for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(to_reply(*r.element[i]));
+      break;
+    default:
+      out.type = Reply::Type::nil;
+      break;
+  }
+  return out;
+}
+
+// Appends the RESP form of one command; false for a command Redis would not
+// answer (empty), which would otherwise shift every later reply.
+bool append_command(std::string& out, std::span<const std::string_view> args) {
+  if (args.empty() || args.size() > static_cast<std::size_t>(INT_MAX)) return false;
+  boost::container::small_vector<const char*, 16> argv;
+  boost::container::small_vector<std::size_t, 16> lengths;
+  for (const auto arg : args) {
+    argv.push_back(arg.data() ? arg.data() : "");
+    lengths.push_back(arg.size());
+  }
+  char* raw = nullptr;
+  const int n = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), argv.data(), lengths.data());
+  std::unique_ptr<char, CommandFree> formatted(raw);
+  if (n < 0 || !formatted) return false;
+  out.append(formatted.get(), static_cast<std::size_t>(n));
+  return true;
+}
+
+// ---- the shared state behind a Connection ---------------------------------
+
+// Peer hang-ups all read as "connection closed"; anything else keeps Asio's
+// or OpenSSL's own name.
+error_code transport_error(error_code ec) {
+  if (ec == asio::error::eof || ec == ssl::error::stream_truncated) return Error::connection_closed;
+  return ec;
+}
+
+template <class Stream>
+constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
+
+// The socket, the outgoing bytes and the callers waiting for replies. Every
+// I/O in flight holds a shared_ptr to it, so the Connection that fronts it can
+// go away at any moment.
+template <class Stream>
+class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
+ public:
+  Pipe(asio::any_io_executor executor, std::unique_ptr<ssl::context> tls_context)
+      : executor_(executor),
+        tls_context_(std::move(tls_context)),
+        stream(make_stream(executor, tls_context_.get())),
+        reader_(redisReaderCreate()),
+        inbox_(std::make_unique<std::array<char, kReadChunk>>()) {
+    if (!reader_) throw std::bad_alloc();
+  }
+
+  tcp::socket& socket() {
+    if constexpr (is_tls<Stream>) return stream.next_layer();
+    else return stream;
+  }
+
+  bool failed() const { return static_cast<bool>(failure_); }
+
+  // Queues `expected` commands written by `format` and the handler that wants
+  // their replies. Commands that arrive while a write is in flight join the
+  // next write, so N concurrent callers cost about one syscall, not N.
+  template <class Format, class Handler>
+  void submit(std::size_t expected, Format&& format, Handler&& handler) {
+    // The executor is taken from the concrete handler: once type-erased, it
+    // only offers an executor that post() cannot use.
+    asio::any_io_executor executor = asio::get_associated_executor(handler, executor_);
+    Waiter waiter{expected, {}, RepliesHandler(std::forward<Handler>(handler)), std::move(executor)};
+    if (failure_) return complete(std::move(waiter), failure_);
+    const std::size_t mark = outbox_.size();
+    if (!format(outbox_)) {
+      outbox_.resize(mark);
+      return complete(std::move(waiter), asio::error::invalid_argument);
+    }
+    waiter.replies.reserve(expected);
+    waiting_.push_back(std::move(waiter));
+    if (!writing_) start_write();
+  }
+
+  void start_read() {
+    stream.async_read_some(asio::buffer(*inbox_), [self = this->shared_from_this()](error_code ec, std::size_t n) {
+      self->on_read(ec, n);
+    });
+  }
+
+  // Closes the socket and fails everyone waiting; later submits fail at once.
+  void fail(error_code ec) {
+    if (failure_) return;
+    failure_ = ec;
+    error_code ignored;
+    socket().close(ignored);
+    outbox_.clear();
+    auto waiting = std::exchange(waiting_, {});
+    for (auto& waiter : waiting) complete(std::move(waiter), ec);
+  }
+
+ private:
+  struct Waiter {
+    std::size_t expected;
+    std::vector<Reply> replies;
+    RepliesHandler handler;
+    asio::any_io_executor executor;  // the handler's own, where it must run
+  };
+
+  static Stream make_stream(asio::any_io_executor executor, ssl::context* tls_context) {
+    if constexpr (is_tls<Stream>) return Stream(executor, *tls_context);
+    else return Stream(executor);
+  }
+
+  // Completions are posted, never run inline: a caller resumed from inside
+  // our read loop could otherwise close or re-enter the pipe mid-iteration.
+  void complete(Waiter waiter, error_code ec) {
+    if (ec) waiter.replies.clear();
+    auto executor = std::move(waiter.executor);
+    asio::post(executor, [handler = std::move(waiter.handler), ec, replies = std::move(waiter.replies)]() mutable {
+      std::move(handler)(ec, std::move(replies));
+    });
+  }
+
+  void start_write() {
+    writing_ = true;
+    sending_.swap(outbox_);
+    asio::async_write(stream, asio::buffer(sending_), [self = this->shared_from_this()](error_code ec, std::size_t) {
+      self->on_written(ec);
+    });
+  }
+
+  void on_written(error_code ec) {
+    writing_ = false;
+    sending_.clear();
+    if (sending_.capacity() > kKeptBufferCapacity) std::string().swap(sending_);
+    if (ec) return fail(transport_error(ec));
+    if (!failure_ && !outbox_.empty()) start_write();
+  }
+
+  void on_read(error_code ec, std::size_t n) {
+    if (failure_) return;
+    if (ec) return fail(transport_error(ec));
+    if (redisReaderFeed(reader_.get(), inbox_->data(), n) != REDIS_OK) return fail(Error::redis_protocol);
+    while (true) {
+      void* raw = nullptr;
+      if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) return fail(Error::redis_protocol);
+      if (!raw) break;
+      const std::unique_ptr<void, ReplyFree> owned(raw);
+      deliver(to_reply(*static_cast<const redisReply*>(raw)));
+      if (failure_) return;
+    }
+    start_read();
+  }
+
+  // Redis answers strictly in order, so the reply belongs to the oldest waiter.
+  void deliver(Reply reply) {
+    if (waiting_.empty()) return fail(Error::redis_protocol);  // an answer nobody asked for
+    auto& front = waiting_.front();
+    front.replies.push_back(std::move(reply));
+    if (front.replies.size() < front.expected) return;
+    auto done = std::move(front);
+    waiting_.pop_front();
+    complete(std::move(done), {});
+  }
+
+  asio::any_io_executor executor_;
+  std::unique_ptr<ssl::context> tls_context_;  // outlives the stream that uses it
+
+ public:
+  Stream stream;
+
+ private:
+  std::unique_ptr<redisReader, ReaderFree> reader_;
+  std::unique_ptr<std::array<char, kReadChunk>> inbox_;
+  std::string outbox_;   // formatted commands waiting for the next write
+  std::string sending_;  // the bytes of the write in flight
+  bool writing_ = false;
+  std::deque<Waiter> waiting_;
+  error_code failure_;
+};
+
+template <class Stream>
+class ConnectionImpl final : public Connection {
+ public:
+  explicit ConnectionImpl(std::shared_ptr<Pipe<Stream>> pipe) : pipe_(std::move(pipe)) {}
+  ~ConnectionImpl() override { pipe_->fail(Error::connection_closed); }
+
+  // Neither coroutine touches `this` after resuming: the Connection may be
+  // gone by then, the pipe they hold is not.
+  asio::awaitable<Result<Reply>> command(std::span<const std::string_view> args) override {
+    auto pipe = pipe_;
+    // No structured bindings across co_await: GCC 12 destroys them twice.
+    auto outcome = co_await asio::async_initiate<const Token&, void(error_code, std::vector<Reply>)>(
+        [pipe, args](auto handler) {
+          pipe->submit(1, [args](std::string& out) { return append_command(out, args); }, std::move(handler));
+        },
+        use_tuple);
+    if (const error_code ec = std::get<0>(outcome)) co_return ec;
+    co_return std::move(std::get<1>(outcome).front());
+  }
+
+  asio::awaitable<Result<std::vector<Reply>>> pipeline(
+      std::span<const std::vector<std::string_view>> commands) override {
+    if (commands.empty()) co_return std::vector<Reply>{};
+    auto pipe = pipe_;
+    auto outcome = co_await asio::async_initiate<const Token&, void(error_code, std::vector<Reply>)>(
+        [pipe, commands](auto handler) {
+          pipe->submit(
+              commands.size(),
+              [commands](std::string& out) {
+                for (const auto& command : commands) {
+                  if (!append_command(out, command)) return false;
+                }
+                return true;
+              },
+              std::move(handler));
+        },
+        use_tuple);
+    if (const error_code ec = std::get<0>(outcome)) co_return ec;
+    co_return std::move(std::get<1>(outcome));
+  }
+
+  bool is_open() const override { return !pipe_->failed(); }
+  void close() override { pipe_->fail(Error::connection_closed); }
+
+ private:
+  std::shared_ptr<Pipe<Stream>> pipe_;
+};
+
+// ---- connecting -----------------------------------------------------------
+
+// The deadline of one connect: when it fires, everything in progress (resolve,
+// connect, handshake, AUTH) is cut off and the attempt reads as timed_out.
+struct Deadline {
+  explicit Deadline(const asio::any_io_executor& executor) : resolver(executor), timer(executor) {}
+  tcp::resolver resolver;
+  asio::steady_timer timer;
+  bool expired = false;
+  bool finished = false;
+};
+
+bool is_ip_address(const std::string& host) {
+  error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// Replaces every occurrence of the password, so that no server text we pass
+// on can leak it.
+std::string scrub(std::string text, const std::string& password) {
+  if (password.empty()) return text;
+  for (auto at = text.find(password); at != std::string::npos; at = text.find(password, at + 3)) {
+    text.replace(at, password.size(), "***");
+  }
+  return text;
+}
+
+Result<std::unique_ptr<ssl::context>> make_tls_context(const Endpoint& endpoint, std::string* why) {
+  auto context = std::make_unique<ssl::context>(ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(context->native_handle(), TLS1_2_VERSION);
+  error_code ec;
+  if (!endpoint.tls_verify) {
+    context->set_verify_mode(ssl::verify_none, ec);
+  } else if (endpoint.tls_ca_file.empty()) {
+    context->set_default_verify_paths(ec);
+    if (ec && why) *why = fmt::format("cannot load the system CA paths: {}", ec.message());
+  } else {
+    context->load_verify_file(endpoint.tls_ca_file, ec);
+    if (ec && why) *why = fmt::format("cannot load CA file {}: {}", endpoint.tls_ca_file, ec.message());
+  }
+  if (ec) return ec;
+  return context;
+}
+
+template <class Stream>
+asio::awaitable<Result<std::unique_ptr<Connection>>> open(asio::any_io_executor executor, Endpoint endpoint,
+                                                          std::chrono::milliseconds timeout,
+                                                          std::unique_ptr<ssl::context> tls_context,
+                                                          std::string* why) {
+  auto pipe = std::make_shared<Pipe<Stream>>(executor, std::move(tls_context));
+  auto deadline = std::make_shared<Deadline>(executor);
+  deadline->timer.expires_after(timeout);
+  deadline->timer.async_wait([deadline, weak = std::weak_ptr(pipe)](error_code ec) {
+    if (ec || deadline->finished) return;
+    deadline->expired = true;
+    deadline->resolver.cancel();
+    if (auto pipe = weak.lock()) pipe->fail(asio::error::timed_out);
+  });
+  struct Disarm {
+    Deadline& deadline;
+    ~Disarm() {
+      deadline.finished = true;
+      deadline.timer.cancel();
+    }
+  } disarm{*deadline};
+
+  const std::string where = endpoint.to_string();
+  auto failure = [&](error_code ec, std::string_view what) -> error_code {
+    if (deadline->expired) ec = asio::error::timed_out;
+    if (why) *why = fmt::format("{} {}: {}", what, where, ec.message());
+    return ec;
+  };
+
+  // No structured bindings across co_await: GCC 12 destroys them twice.
+  auto resolved = co_await deadline->resolver.async_resolve(endpoint.host, std::to_string(endpoint.port), use_tuple);
+  const error_code resolve_ec = std::get<0>(resolved);
+  if (resolve_ec || deadline->expired) co_return failure(resolve_ec, "cannot resolve");
+  const auto& found = std::get<1>(resolved);
+
+  // One address at a time, so the deadline can stop us between them.
+  error_code connect_ec = asio::error::host_not_found;
+  for (const auto& entry : found) {
+    if (pipe->failed()) break;
+    error_code ignored;
+    pipe->socket().close(ignored);
+    std::tie(connect_ec) = co_await pipe->socket().async_connect(entry.endpoint(), use_tuple);
+    if (!connect_ec) break;
+  }
+  if (connect_ec || deadline->expired) co_return failure(connect_ec, "cannot connect to");
+  error_code ignored;
+  pipe->socket().set_option(tcp::no_delay(true), ignored);  // pipelined replies must not wait for Nagle
+  pipe->socket().set_option(asio::socket_base::keep_alive(true), ignored);
+
+  if constexpr (is_tls<Stream>) {
+    if (!is_ip_address(endpoint.host)) SSL_set_tlsext_host_name(pipe->stream.native_handle(), endpoint.host.c_str());
+    if (endpoint.tls_verify) {
+      pipe->stream.set_verify_mode(ssl::verify_peer, ignored);
+      pipe->stream.set_verify_callback(ssl::host_name_verification(endpoint.host), ignored);
+    }
+    error_code handshake_ec;
+    std::tie(handshake_ec) = co_await pipe->stream.async_handshake(ssl::stream_base::client, use_tuple);
+    if (handshake_ec || deadline->expired) co_return failure(handshake_ec, "TLS handshake failed with");
+  }
+
+  pipe->start_read();
+  auto connection = std::make_unique<ConnectionImpl<Stream>>(pipe);
+
+  std::vector<std::vector<std::string_view>> login;
+  const bool auth = !endpoint.password.empty();
+  if (auth && endpoint.username.empty()) login.push_back({"AUTH", endpoint.password});
+  if (auth && !endpoint.username.empty()) login.push_back({"AUTH", endpoint.username, endpoint.password});
+  const std::string db = std::to_string(endpoint.db);
+  if (endpoint.db != 0) login.push_back({"SELECT", db});
+  if (!login.empty()) {
+    auto replies = co_await connection->pipeline(login);
+    if (!replies) co_return failure(replies.error(), "lost connection during login to");
+    if (auth && replies->front().is_error()) {
+      if (why) *why = fmt::format("{} refused AUTH: {}", where, scrub(replies->front().string, endpoint.password));
+      co_return make_error_code(ConnectError::auth_failed);
+    }
+    if (endpoint.db != 0 && replies->back().is_error()) {
+      if (why) *why = fmt::format("{} refused SELECT {}: {}", where, db, scrub(replies->back().string, endpoint.password));
+      co_return make_error_code(ConnectError::select_failed);
+    }
+  }
+  co_return std::unique_ptr<Connection>(std::move(connection));
+}
+
+}  // namespace
+
+asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(asio::any_io_executor executor,
+                                                                         const Endpoint& endpoint,
+                                                                         std::chrono::milliseconds timeout,
+                                                                         std::string* why) {
+  if (!endpoint.tls) {
+    co_return co_await open<tcp::socket>(executor, endpoint, timeout, nullptr, why);
+  }
+  auto context = make_tls_context(endpoint, why);
+  if (!context) co_return context.error();
+  co_return co_await open<TlsStream>(executor, endpoint, timeout, std::move(*context), why);
+}
+
+// ---- scripts --------------------------------------------------------------
+
+Script::Script(std::string source) : source_(std::move(source)) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(source_.data(), source_.size(), digest, &length, EVP_sha1(), nullptr) != 1) {
+    throw std::runtime_error("SHA1 of a Redis script failed");  // startup only
+  }
+  static constexpr char hex[] = "0123456789abcdef";
+  sha1_.reserve(2 * length);
+  for (unsigned int i = 0; i < length; ++i) {
+    sha1_.push_back(hex[digest[i] >> 4]);
+    sha1_.push_back(hex[digest[i] & 0xf]);
+  }
+}
+
+asio::awaitable<Result<Reply>> Script::run(Connection& connection, std::span<const std::string_view> keys,
+                                           std::span<const std::string_view> args) const {
+  const std::string key_count = std::to_string(keys.size());
+  std::vector<std::string_view> evalsha;
+  evalsha.reserve(3 + keys.size() + args.size());
+  evalsha.push_back("EVALSHA");
+  evalsha.push_back(sha1_);
+  evalsha.push_back(key_count);
+  evalsha.insert(evalsha.end(), keys.begin(), keys.end());
+  evalsha.insert(evalsha.end(), args.begin(), args.end());
+
+  auto reply = co_await connection.command(evalsha);
+  if (!reply || !reply->is_error() || !reply->string.starts_with("NOSCRIPT")) co_return reply;
+
+  // The server lost its script cache (restart, failover, SCRIPT FLUSH).
+  const std::vector<std::vector<std::string_view>> reload{{"SCRIPT", "LOAD", source_}, evalsha};
+  auto replies = co_await connection.pipeline(reload);
+  if (!replies) co_return replies.error();
+  if (replies->front().is_error()) co_return std::move(replies->front());
+  co_return std::move(replies->back());
+}
+
+}  // namespace conveyor::redis

@@ -1,0 +1,25 @@
+// Why a Redis connection could not be set up, beyond what Asio and OpenSSL
+// already name (refused, timed out, certificate verify failed): the server
+// refused our login or our database. The codes carry no server text and no
+// password; Connection::connect can hand back the server's own words.
+#pragma once
+
+#include <boost/system/error_code.hpp>
+
+namespace conveyor::redis {
+
+enum class ConnectError {
+  auth_failed = 1,  // AUTH answered with an error (wrong password, unknown user)
+  select_failed,    // SELECT answered with an error (database out of range)
+};
+
+const boost::system::error_category& connect_category() noexcept;
+
+inline boost::system::error_code make_error_code(ConnectError e) noexcept {
+  return {static_cast<int>(e), connect_category()};
+}
+
+}  // namespace conveyor::redis
+
+template <>
+struct boost::system::is_error_code_enum<conveyor::redis::ConnectError> : std::true_type {};

@@ -1,0 +1,70 @@
+#include "support/conveyor_harness.h"
+
+#include <stdexcept>
+
+#include <boost/json/parse.hpp>
+
+#include "http/fetch.h"
+#include "publish/message_source.h"
+
+namespace conveyor::testing {
+namespace {
+
+constexpr auto kHttpTimeout = std::chrono::seconds(10);
+
+boost::json::value get_json(const std::string& url) {
+  auto page = http::fetch(url, kHttpTimeout);
+  if (!page || page->status != 200) throw std::runtime_error("GET " + url + " failed");
+  return boost::json::parse(page->body);
+}
+
+}  // namespace
+
+PartnerSimulator::PartnerSimulator(std::vector<std::string> extra_args) {
+  std::vector<std::string> argv = {CONVEYOR_BINARY, "partner", "--listen", "127.0.0.1:0", "--record-bodies"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  process_ = ChildProcess::spawn(argv);
+  const auto line = process_.read_line(std::chrono::seconds(10));
+  const std::string prefix = "listening on ";
+  if (!line || !line->starts_with(prefix)) throw std::runtime_error("the partner simulator did not start");
+  address_ = line->substr(prefix.size());
+}
+
+std::string PartnerSimulator::url(const std::string& path) const { return "http://" + address_ + path; }
+
+boost::json::object PartnerSimulator::stats() const { return get_json(url("/stats")).as_object(); }
+
+std::uint64_t PartnerSimulator::stat(const char* name) const { return stats().at(name).to_number<std::uint64_t>(); }
+
+std::multiset<std::string> PartnerSimulator::bodies() const {
+  std::multiset<std::string> out;
+  const boost::json::value page = get_json(url("/bodies"));
+  for (const auto& body : page.as_array()) out.insert(std::string(body.as_string()));
+  return out;
+}
+
+ChildProcess start_conveyor(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  std::vector<std::string> argv = {CONVEYOR_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return ChildProcess::spawn(argv, env, ChildProcess::Stderr::into_stdout);
+}
+
+Finished run_conveyor(const std::vector<std::string>& args, std::chrono::seconds timeout,
+                      const std::vector<std::string>& env) {
+  auto child = start_conveyor(args, env);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Finished result;
+  result.output = child.read_all(timeout);  // returns at EOF, i.e. when the child exits
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  const auto code = child.wait(std::max(left, std::chrono::milliseconds(100)));
+  result.exit_code = code ? *code : -1;
+  return result;
+}
+
+std::multiset<std::string> generated_messages(std::size_t n) {
+  std::multiset<std::string> out;
+  for (std::size_t i = 0; i < n; ++i) out.insert(publish::generated_message(i));
+  return out;
+}
+
+}  // namespace conveyor::testing

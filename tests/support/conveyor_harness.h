@@ -1,0 +1,47 @@
+// Runs the real `conveyor` binary for integration tests: the partner
+// simulator as a child process on a free port (with its /stats and /bodies
+// read over HTTP), and `conveyor publish` / `conveyor work` runs with bounded
+// time. Children are killed when their handles go out of scope.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <boost/json/object.hpp>
+
+#include "core/child_process.h"
+
+namespace conveyor::testing {
+
+// `conveyor partner --listen 127.0.0.1:0 --record-bodies <extra args>`.
+class PartnerSimulator {
+ public:
+  explicit PartnerSimulator(std::vector<std::string> extra_args = {});
+  std::string url(const std::string& path = "/shipments") const;  // http://127.0.0.1:PORT/path
+  boost::json::object stats() const;                               // GET /stats
+  std::uint64_t stat(const char* name) const;
+  std::multiset<std::string> bodies() const;                       // GET /bodies (distinct bodies answered OK)
+
+ private:
+  ChildProcess process_;
+  std::string address_;
+};
+
+struct Finished {
+  int exit_code = -1;   // -1: did not end within the bound (and was killed)
+  std::string output;   // stdout and stderr together
+};
+
+// Starts `conveyor <args>` with stderr merged into stdout.
+ChildProcess start_conveyor(const std::vector<std::string>& args, const std::vector<std::string>& env = {});
+// Runs it to the end, bounded by `timeout`.
+Finished run_conveyor(const std::vector<std::string>& args, std::chrono::seconds timeout,
+                      const std::vector<std::string>& env = {});
+
+// The messages `conveyor publish --count n` generates, as a multiset.
+std::multiset<std::string> generated_messages(std::size_t n);
+
+}  // namespace conveyor::testing
