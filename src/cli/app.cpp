@@ -31,9 +31,11 @@ constexpr int kBadConfiguration = 2;
 // environment and the .env file.
 void key_option(CLI::App* app, const std::string& flag, std::string key, config::KeyValues& flags,
                 const std::string& help) {
+  const std::string description = help + " (" + key + ")";
   app->add_option_function<std::string>(
       flag, [&flags, key = std::move(key)](const std::string& value) { flags.insert_or_assign(key, value); },
-      help + " (" + std::string(key) + ")");
+      description)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last one wins
 }
 
 config::KeyValues env_file_layer(const std::string& env_file) {

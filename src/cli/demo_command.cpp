@@ -33,6 +33,7 @@ int run_demo(const DemoOptions& options, const char* self) {
   std::cout << fmt::format("conveyor demo: {} messages, partner latency {}ms, {} in flight on {} threads\n",
                            options.count, options.delay.count(), options.concurrency, options.threads);
 
+  spdlog::set_level(spdlog::level::warn);  // the demo prints its own story
   redis::LocalServer redis;
   std::cout << "  redis-server     " << redis.url() << '\n';
 

@@ -266,11 +266,14 @@ class ConnectionImpl final : public Connection {
   // Neither coroutine touches `this` after resuming: the Connection may be
   // gone by then, the pipe they hold is not.
   asio::awaitable<Result<Reply>> command(std::span<const std::string_view> args) override {
-    auto pipe = pipe_;
-    // No structured bindings across co_await: GCC 12 destroys them twice.
+    // The frame's `pipe` keeps the pipe alive. GCC 12 may destroy the
+    // temporaries of a co_await expression twice (structured bindings too),
+    // so the initiation captures only trivially destructible things.
+    const auto pipe = pipe_;
+    Pipe<Stream>* raw = pipe.get();
     auto outcome = co_await asio::async_initiate<const Token&, void(error_code, std::vector<Reply>)>(
-        [pipe, args](auto handler) {
-          pipe->submit(1, [args](std::string& out) { return append_command(out, args); }, std::move(handler));
+        [raw, args](auto handler) {
+          raw->submit(1, [args](std::string& out) { return append_command(out, args); }, std::move(handler));
         },
         use_tuple);
     if (const error_code ec = std::get<0>(outcome)) co_return ec;
@@ -280,10 +283,11 @@ class ConnectionImpl final : public Connection {
   asio::awaitable<Result<std::vector<Reply>>> pipeline(
       std::span<const std::vector<std::string_view>> commands) override {
     if (commands.empty()) co_return std::vector<Reply>{};
-    auto pipe = pipe_;
+    const auto pipe = pipe_;  // see command()
+    Pipe<Stream>* raw = pipe.get();
     auto outcome = co_await asio::async_initiate<const Token&, void(error_code, std::vector<Reply>)>(
-        [pipe, commands](auto handler) {
-          pipe->submit(
+        [raw, commands](auto handler) {
+          raw->submit(
               commands.size(),
               [commands](std::string& out) {
                 for (const auto& command : commands) {
