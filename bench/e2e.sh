@@ -5,6 +5,9 @@
 # seconds and peak RSS, and the partner's distinct/duplicate key counts.
 #
 #   bench/e2e.sh [N=1000000] [CONCURRENCY=16000] [THREADS=2] [DELAY=1s] [PARTNER_THREADS=1]
+#
+# WORKER_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the worker on
+# jemalloc instead of glibc malloc, to measure the allocator's share.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -46,6 +49,7 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
   --logfile "$work/redis.log" &
 pids+=($!)
 for _ in $(seq 1 200); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$work/redis.log" >&2; exit 1; }
 
 "$BIN" partner --listen 127.0.0.1:0 --delay "$DELAY" --threads "$PARTNER_THREADS" >"$work/partner.out" 2>"$work/partner.err" &
 partner_pid=$!
@@ -58,7 +62,7 @@ export CHANNEL_NAME=bench:shipments REDIS_URL="redis://127.0.0.1:$redis_port/0" 
 
 partner_cpu_before=$(awk '{print $14 + $15}' "/proc/$partner_pid/stat")
 /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
-  "$BIN" work --until-empty --concurrency "$CONCURRENCY" --threads "$THREADS" --report "$work/report.json" \
+  env ${WORKER_PRELOAD:+LD_PRELOAD=$WORKER_PRELOAD} "$BIN" work --until-empty --concurrency "$CONCURRENCY" --threads "$THREADS" --report "$work/report.json" \
   >"$work/work.out" 2>"$work/work.err" || { cat "$work/work.err" >&2; exit 1; }
 partner_cpu_after=$(awk '{print $14 + $15}' "/proc/$partner_pid/stat")
 
@@ -85,4 +89,4 @@ awk -v n="$N" -v c="$CONCURRENCY" -v t="$THREADS" -v d="$DELAY" -v wall="$wall" 
   printf "  partner unique     %d (lost: %d)\n", unique, n - unique
   printf "  partner duplicates %d\n", dups
 }'
-echo "reproduce: bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
+echo "reproduce: ${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"

@@ -11,12 +11,11 @@ class HttpPartner final : public dispatch::Partner {
  public:
   explicit HttpPartner(http::PartnerClient& client) : client_(client) {}  // client must outlive this
 
+  // Not a coroutine: hands back the client's own awaitable, one frame fewer
+  // per message on the hot path.
   boost::asio::awaitable<Result<dispatch::PartnerAnswer>> deliver(std::string_view body,
                                                                   std::string_view idempotency_key) override {
-    auto response = co_await client_.post(body, idempotency_key);
-    if (!response) co_return response.error();
-    co_return dispatch::PartnerAnswer{response->status, std::move(response->body_prefix),
-                                      std::move(response->retry_after)};
+    return client_.post(body, idempotency_key);
   }
   void cancel_all() override { client_.cancel_all(); }
 

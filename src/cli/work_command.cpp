@@ -184,7 +184,8 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
     }
   }
 
-  const auto report = metrics::RunReport::from(stats, elapsed);
+  auto report = metrics::RunReport::from(stats, elapsed);
+  for (auto& lane : lanes) report.connections_opened += lane->client->counters().connections_opened;
   std::cout << report.to_text() << std::endl;
   if (!options.report_path.empty()) write_report(report, options.report_path);
   return exit_code;

@@ -9,18 +9,14 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "core/error.h"
+#include "http/partner_response.h"
 
 namespace conveyor::dispatch {
 
-// The partner's answer to one delivery. Any HTTP status is an answer;
-// transport failures (connect, timeout, reset) are errors instead.
-struct PartnerAnswer {
-  unsigned status = 0;
-  std::string body_prefix;  // first bytes of the answer, for dead-letter reasons
-  std::string retry_after;  // raw Retry-After header, if any
-
-  bool delivered() const { return status >= 200 && status < 300; }
-};
+// The partner's answer to one delivery (plain data shared with the HTTP
+// client, so an adapter can forward the client's awaitable without a frame
+// of its own). Transport failures (connect, timeout, reset) are errors.
+using PartnerAnswer = http::PartnerResponse;
 
 class Partner {
  public:

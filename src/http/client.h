@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "http/partner_response.h"
 #include "http/target.h"
 
 namespace conveyor::http {
@@ -36,14 +37,6 @@ struct PartnerClientOptions {
   std::string tls_ca_file;           // PEM CA bundle used instead of the system's default paths
   bool tls_insecure = false;         // skip certificate and host name checks: tests only
   std::vector<HeaderField> headers;  // sent on every request, e.g. Authorization
-};
-
-struct PartnerResponse {
-  static constexpr std::size_t body_prefix_limit = 512;
-
-  unsigned status = 0;      // any status, 2xx or not
-  std::string body_prefix;  // the first body_prefix_limit bytes of the body
-  std::string retry_after;  // the raw Retry-After value; empty when absent
 };
 
 // Monotonic totals and one gauge; a snapshot, cheap to take from any thread.

@@ -31,15 +31,16 @@ boost::json::object RunReport::to_json() const {
       {"latency_p50_ms", latency_p50_ms},
       {"latency_p99_ms", latency_p99_ms},
       {"peak_in_flight", peak_in_flight},
+      {"connections_opened", connections_opened},
   };
 }
 
 std::string RunReport::to_text() const {
   return fmt::format(
       "delivered {}  failed {}  released {}  elapsed {:.2f}s  {:.0f} msg/s  "
-      "latency p50 {:.1f}ms p99 {:.1f}ms  peak in-flight {}",
+      "latency p50 {:.1f}ms p99 {:.1f}ms  peak in-flight {}  connections opened {}",
       delivered, failed, released, elapsed_seconds, messages_per_second, latency_p50_ms, latency_p99_ms,
-      peak_in_flight);
+      peak_in_flight, connections_opened);
 }
 
 }  // namespace conveyor::metrics

@@ -22,6 +22,7 @@ struct RunReport {
   double latency_p50_ms = 0;
   double latency_p99_ms = 0;
   std::uint64_t peak_in_flight = 0;
+  std::uint64_t connections_opened = 0;  // partner connections, all lanes (set by the caller)
 
   // Sums lanes that have stopped; the peak is the sum of lane peaks (an upper
   // bound on the process-wide peak, exact when lanes peak together).

@@ -26,6 +26,7 @@
 #include "redis/connection.h"
 #include "redis/endpoint.h"
 #include "support/child_process.h"
+#include "support/coroutine.h"
 #include "support/redis_server.h"
 
 namespace {
@@ -44,27 +45,9 @@ using conveyor::redis::parse_endpoint;
 using conveyor::testing::RedisServer;
 using Args = std::vector<std::string_view>;
 
-// An ASSERT for coroutine bodies, where gtest's `return` cannot be used.
-#define CO_ASSERT(cond)                              \
-  if (!(cond)) {                                     \
-    ADD_FAILURE() << "assertion failed: " << #cond;  \
-    co_return;                                       \
-  }
-
-// Runs `body` on `io` until it finishes or `limit` passes (a test failure).
-// The io_context stops with the body: the connection's reader always has a
-// read pending, so it never runs out of work by itself.
 void run(asio::io_context& io, std::function<asio::awaitable<void>()> body,
          std::chrono::milliseconds limit = 30s) {
-  bool done = false;
-  asio::co_spawn(io, std::move(body), [&](std::exception_ptr e) {
-    done = true;
-    io.stop();
-    if (e) std::rethrow_exception(e);
-  });
-  io.restart();
-  io.run_for(limit);
-  EXPECT_TRUE(done) << "the test coroutine did not finish in time";
+  conveyor::testing::run_coroutine(io, std::move(body), limit);
 }
 
 Endpoint endpoint_of(const RedisServer& server) { return parse_endpoint(server.url()).value(); }
@@ -280,6 +263,18 @@ TEST_F(ConnectionTest, LogsInWithUsernameAndPassword) {
   });
 }
 
+// Waits (bounded) until the server has `n` clients blocked, e.g. in BLPOP.
+asio::awaitable<bool> blocked_clients(const RedisServer& server, int n) {
+  asio::steady_timer tick(co_await asio::this_coro::executor);
+  const std::string wanted = "blocked_clients:" + std::to_string(n) + "\r";
+  for (int round = 0; round < 500; ++round) {
+    if (server.query({"INFO", "clients"}).find(wanted) != std::string::npos) co_return true;
+    tick.expires_after(10ms);
+    co_await tick.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  co_return false;
+}
+
 TEST_F(ConnectionTest, KilledServerFailsPendingAndLaterCommands) {
   run(io, [&]() -> asio::awaitable<void> {
     auto connection = co_await connect_or_fail(endpoint_of(server));
@@ -298,8 +293,7 @@ TEST_F(ConnectionTest, KilledServerFailsPendingAndLaterCommands) {
           },
           asio::detached);
     }
-    auto ping = co_await call(*connection, "PING");  // the BLPOPs are in
-    CO_ASSERT(ping);
+    CO_ASSERT(co_await blocked_clients(server, 1));  // one connection, five BLPOPs queued
     server.kill();
     co_await all_failed.async_wait(asio::as_tuple(asio::use_awaitable));
     EXPECT_EQ(failed, 5);
@@ -324,7 +318,7 @@ TEST_F(ConnectionTest, CloseAndDestructionFailPendingCommands) {
             done.cancel();
           },
           asio::detached);
-      CO_ASSERT(co_await call(*connection, "PING"));
+      CO_ASSERT(co_await blocked_clients(server, 1));
       if (destroy) connection.reset();
       else connection->close();
       co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
