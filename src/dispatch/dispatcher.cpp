@@ -37,13 +37,20 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, queue::QueueBackend& back
       wakeup_(executor_),
       // Lease only when a worthwhile batch of slots is free: one round trip
       // per freed slot would cost more than the delivery itself.
-      refill_threshold_(std::clamp<std::size_t>(options.concurrency / 8, 1, options.fetch_batch)) {}
+      refill_threshold_(std::clamp<std::size_t>(options.concurrency / 8, 1, options.fetch_batch)) {
+  idle_.reserve(options_.concurrency);
+}
 
 asio::awaitable<void> Dispatcher::run() {
+  for (std::size_t i = 0; i < options_.concurrency; ++i) {
+    ++couriers_;
+    asio::co_spawn(executor_, courier(), rethrow);
+  }
+
   Duration idle = kFirstIdle;
   Duration error_backoff = kFirstErrorBackoff;
   while (!stopping_) {
-    const std::size_t free = options_.concurrency - in_flight_;
+    const std::size_t free = options_.concurrency - in_flight();
     if (free < refill_threshold_) {
       co_await sleep_until_woken(std::chrono::steady_clock::time_point::max());
       continue;
@@ -58,7 +65,7 @@ asio::awaitable<void> Dispatcher::run() {
     }
     error_backoff = kFirstErrorBackoff;
     if (leased->empty()) {
-      if (options_.until_empty && in_flight_ == 0) {
+      if (options_.until_empty && in_flight() == 0) {
         // Only our own outcomes can be pending here; write them before asking,
         // or our acknowledged messages would still count as in flight.
         if (auto ec = co_await backend_.flush()) spdlog::warn("cannot write outcomes: {}", ec.message());
@@ -71,20 +78,63 @@ asio::awaitable<void> Dispatcher::run() {
     }
     idle = kFirstIdle;
     stats_.leased.add(leased->size());
-    for (auto& lease : *leased) {
-      ++in_flight_;
-      asio::co_spawn(executor_, deliver(std::move(lease)), rethrow);
-    }
-    stats_.in_flight.set(in_flight_);
-    stats_.peak_in_flight.raise_to(in_flight_);
+    for (auto& lease : *leased) ready_.push_back(std::move(lease));
+    stats_.in_flight.set(in_flight());
+    stats_.peak_in_flight.raise_to(in_flight());
+    dispatch_ready();
   }
-  while (in_flight_ > 0) co_await sleep_until_woken(std::chrono::steady_clock::time_point::max());
+
+  // Couriers finish what is leased (or release it, when abandoning), then leave.
+  closing_ = true;
+  dispatch_ready();
+  while (couriers_ > 0) co_await sleep_until_woken(std::chrono::steady_clock::time_point::max());
   if (auto ec = co_await backend_.flush()) spdlog::warn("cannot write final outcomes: {}", ec.message());
 }
 
-asio::awaitable<void> Dispatcher::deliver(queue::Lease lease) {
-  const auto started = std::chrono::steady_clock::now();
-  auto answer = co_await partner_.deliver(lease.body, lease.id);
+void Dispatcher::dispatch_ready() {
+  // One parked courier per waiting message; all of them when closing, so that
+  // they see there is nothing left and leave.
+  std::size_t to_wake = closing_ ? idle_.size() : std::min(ready_.size(), idle_.size());
+  while (to_wake-- > 0) {
+    asio::steady_timer* timer = idle_.back();
+    idle_.pop_back();
+    timer->cancel();
+  }
+}
+
+asio::awaitable<void> Dispatcher::courier() {
+  asio::steady_timer parked(executor_);
+  while (true) {
+    if (ready_.empty()) {
+      if (closing_) break;
+      idle_.push_back(&parked);
+      parked.expires_at(std::chrono::steady_clock::time_point::max());
+      error_code woken;  // cancelled means woken by dispatch_ready()
+      co_await parked.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+      continue;
+    }
+    queue::Lease lease = std::move(ready_.front());
+    ready_.pop_front();
+    if (abandoning_) {
+      backend_.release(lease);
+      stats_.released.add();
+    } else {
+      ++delivering_;
+      // Inline rather than a nested coroutine: no frame allocated per message.
+      const auto started = std::chrono::steady_clock::now();
+      auto answer = co_await partner_.deliver(lease.body, lease.id);
+      settle(lease, answer, started);
+      --delivering_;
+    }
+    stats_.in_flight.set(in_flight());
+    // Wake run() only when this completion changes what it would do.
+    if (in_flight() == 0 || options_.concurrency - in_flight() == refill_threshold_) wake();
+  }
+  if (--couriers_ == 0) wake();
+}
+
+void Dispatcher::settle(const queue::Lease& lease, const Result<PartnerAnswer>& answer,
+                        std::chrono::steady_clock::time_point started) {
   if (answer && answer->delivered()) {
     backend_.acknowledge(lease);
     stats_.delivered.add();
@@ -103,15 +153,11 @@ asio::awaitable<void> Dispatcher::deliver(queue::Lease lease) {
       spdlog::debug("message {}: {}", lease.id, answer.error().message());
     }
   }
-  --in_flight_;
-  stats_.in_flight.set(in_flight_);
-  // Wake run() only when this completion changes what it would do.
-  if (in_flight_ == 0 || options_.concurrency - in_flight_ == refill_threshold_) wake();
 }
 
 asio::awaitable<void> Dispatcher::sleep_until_woken(std::chrono::steady_clock::time_point deadline) {
   wakeup_.expires_at(deadline);
-  boost::system::error_code ignored;  // cancelled means woken
+  error_code ignored;  // cancelled means woken
   co_await wakeup_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
 }
 

@@ -15,7 +15,9 @@ bool answers_ping(unsigned short port) {
   std::unique_ptr<redisContext, decltype(&redisFree)> ctx(redisConnectWithTimeout("127.0.0.1", port, tv), &redisFree);
   if (!ctx || ctx->err) return false;
   auto* reply = static_cast<redisReply*>(redisCommand(ctx.get(), "PING"));
-  const bool ok = reply && reply->type == REDIS_REPLY_STATUS;
+  // Any answer means it is up; a server started with --requirepass answers
+  // PING with a NOAUTH error.
+  const bool ok = reply && (reply->type == REDIS_REPLY_STATUS || reply->type == REDIS_REPLY_ERROR);
   if (reply) freeReplyObject(reply);
   return ok;
 }
