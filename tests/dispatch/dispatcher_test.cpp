@@ -107,17 +107,33 @@ class ScriptedPartner final : public Partner {
   std::set<asio::steady_timer*> timers_;
 };
 
-// Runs the dispatcher until run() completes or the bound passes.
-bool run_to_completion(asio::io_context& io, Dispatcher& d, std::chrono::seconds bound = 20s) {
-  bool done = false;
-  asio::co_spawn(io, d.run(), [&](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-    done = true;
-  });
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!done && std::chrono::steady_clock::now() < deadline) io.run_for(10ms);
-  return done;
-}
+// Runs a dispatcher's run() on `io`, advancing the loop on demand.
+class Running {
+ public:
+  Running(asio::io_context& io, Dispatcher& d) : io_(io) {
+    asio::co_spawn(io, d.run(), [this](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+      done_ = true;
+    });
+  }
+  // Runs the loop until `condition` holds or `bound` passes; true if it held.
+  template <class Condition>
+  bool until(Condition condition, std::chrono::seconds bound = 20s) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (!condition() && std::chrono::steady_clock::now() < deadline) io_.run_for(1ms);
+    return condition();
+  }
+  bool finishes(std::chrono::seconds bound = 20s) {
+    return until([this] { return done_; }, bound);
+  }
+  bool done() const { return done_; }
+
+ private:
+  asio::io_context& io_;
+  bool done_ = false;
+};
+
+bool run_to_completion(asio::io_context& io, Dispatcher& d) { return Running(io, d).finishes(); }
 
 TEST(Dispatcher, DeliversEveryMessageOnceAndNeverExceedsConcurrency) {
   asio::io_context io;
@@ -160,16 +176,10 @@ TEST(Dispatcher, FailedDeliveriesAreLeftLeasedNotAcknowledged) {
     return body.find("7}") != std::string_view::npos ? 503u : 200u;  // i ending in 7
   };
   Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 10, .fetch_batch = 10, .idle_poll = 5ms, .until_empty = false});
-  bool done = false;
-  asio::co_spawn(io, d.run(), [&](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-    done = true;
-  });
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (partner.calls < 100 && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
+  Running running(io, d);
+  ASSERT_TRUE(running.until([&] { return partner.calls == 100; }));
   d.stop();
-  while (!done && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
-  ASSERT_TRUE(done);
+  ASSERT_TRUE(running.finishes());
   EXPECT_EQ(queue.acknowledged.size(), 90u);
   EXPECT_EQ(queue.leased.size(), 10u);  // still leased: they come back when the lease expires
   for (const auto& [id, body] : queue.leased) EXPECT_NE(body.find("7}"), std::string::npos) << body;
@@ -181,18 +191,11 @@ TEST(Dispatcher, StopFinishesInFlightAndLeasesNothingMore) {
   InMemoryQueue queue(1000);
   ScriptedPartner partner(io, 50ms);
   Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 100, .fetch_batch = 100, .idle_poll = 10ms, .until_empty = false});
-  bool done = false;
-  asio::co_spawn(io, d.run(), [&](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-    done = true;
-  });
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (partner.running < 100 && std::chrono::steady_clock::now() < deadline) io.run_for(1ms);
-  ASSERT_EQ(partner.running, 100u);
+  Running running(io, d);
+  ASSERT_TRUE(running.until([&] { return partner.running == 100; }));
   d.stop();
   const std::size_t leased_at_stop = queue.next_id;
-  while (!done && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
-  ASSERT_TRUE(done);
+  ASSERT_TRUE(running.finishes());
   EXPECT_EQ(queue.next_id, leased_at_stop);             // no lease after stop
   EXPECT_EQ(queue.acknowledged.size(), leased_at_stop);  // every in-flight call finished and was acknowledged
   EXPECT_EQ(queue.waiting.size(), 1000u - leased_at_stop);
@@ -204,20 +207,13 @@ TEST(Dispatcher, AbandonGivesInFlightMessagesBack) {
   InMemoryQueue queue(300);
   ScriptedPartner partner(io, std::chrono::hours(1));  // never answers by itself
   Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 200, .fetch_batch = 100, .idle_poll = 10ms, .until_empty = false});
-  bool done = false;
-  asio::co_spawn(io, d.run(), [&](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-    done = true;
-  });
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (partner.running < 200 && std::chrono::steady_clock::now() < deadline) io.run_for(1ms);
-  ASSERT_EQ(partner.running, 200u);
+  Running running(io, d);
+  ASSERT_TRUE(running.until([&] { return partner.running == 200; }));
   d.stop();
   io.run_for(20ms);
-  EXPECT_FALSE(done);  // stop alone waits for the calls
+  EXPECT_FALSE(running.done());  // stop alone waits for the calls
   d.abandon();
-  while (!done && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
-  ASSERT_TRUE(done);
+  ASSERT_TRUE(running.finishes());
   EXPECT_EQ(queue.released.size(), 200u);
   EXPECT_TRUE(queue.acknowledged.empty());
   EXPECT_EQ(d.stats().released.get(), 200u);
@@ -240,17 +236,11 @@ TEST(Dispatcher, UntilEmptyWaitsForOtherWorkersLeases) {
   queue.leased.emplace("someone-else", "{}");  // another worker's lease, still running
   ScriptedPartner partner(io, 1ms);
   Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 10, .fetch_batch = 10, .idle_poll = 5ms, .until_empty = true});
-  bool done = false;
-  asio::co_spawn(io, d.run(), [&](std::exception_ptr e) {
-    if (e) std::rethrow_exception(e);
-    done = true;
-  });
+  Running running(io, d);
   io.run_for(100ms);
-  EXPECT_FALSE(done);
+  EXPECT_FALSE(running.done());
   queue.leased.clear();  // the other worker acknowledged it
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  while (!done && std::chrono::steady_clock::now() < deadline) io.run_for(5ms);
-  EXPECT_TRUE(done);
+  EXPECT_TRUE(running.finishes());
 }
 
 }  // namespace
