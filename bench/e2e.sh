@@ -48,12 +48,14 @@ redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
   --logfile "$work/redis.log" &
 pids+=($!)
+disown  # killed on exit; keep bash from reporting it
 for _ in $(seq 1 200); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$work/redis.log" >&2; exit 1; }
 
 "$BIN" partner --listen 127.0.0.1:0 --delay "$DELAY" --threads "$PARTNER_THREADS" >"$work/partner.out" 2>"$work/partner.err" &
 partner_pid=$!
 pids+=($partner_pid)
+disown
 for _ in $(seq 1 200); do grep -q listening "$work/partner.out" 2>/dev/null && break; sleep 0.05; done
 partner=$(sed -n 's/^listening on //p' "$work/partner.out")
 
