@@ -73,6 +73,7 @@ int run(int argc, char** argv) {
   auto* work = app.add_subcommand("work", "Lease messages from the queue and POST each to TARGET_URL");
   WorkOptions work_options;
   key_option(work, "--channel", "CHANNEL_NAME", flags, "Queue (Redis list) to read");
+  key_option(work, "--shards", "SHARDS", flags, "Read <channel>:0 .. <channel>:N-1");
   key_option(work, "--redis-url", "REDIS_URL", flags, "Redis server");
   key_option(work, "--target-url", "TARGET_URL", flags, "Partner endpoint");
   key_option(work, "--concurrency", "CONCURRENCY", flags, "Partner calls in flight per process");
@@ -89,6 +90,8 @@ int run(int argc, char** argv) {
   auto* publish = app.add_subcommand("publish", "Put messages on the queue, as legacy producers do");
   PublishCommandOptions publish_options;
   key_option(publish, "--channel", "CHANNEL_NAME", flags, "Queue (Redis list) to write");
+  key_option(publish, "--shards", "SHARDS", flags, "Spread over <channel>:0 .. <channel>:N-1");
+  key_option(publish, "--shard-key", "SHARD_KEY", flags, "JSON field that picks the shard (default: round-robin)");
   key_option(publish, "--redis-url", "REDIS_URL", flags, "Redis server");
   key_option(publish, "--batch", "PUBLISH_BATCH", flags, "Messages per RPUSH");
   auto* count = publish->add_option("--count", publish_options.count, "Generate this many test messages");

@@ -15,6 +15,8 @@
 #include "publish/message_source.h"
 #include "publish/publisher.h"
 #include "queue/redis/redis_producer.h"
+#include "queue/sharded_producer.h"
+#include "queue/shards.h"
 
 namespace conveyor::cli {
 namespace asio = boost::asio;
@@ -24,10 +26,15 @@ namespace {
 asio::awaitable<Result<publish::PublishSummary>> connect_and_publish(const config::Settings& settings,
                                                                      const redis::Endpoint& endpoint,
                                                                      publish::MessageSource& source) {
-  auto connection = co_await redis::Connection::connect(co_await asio::this_coro::executor, endpoint,
-                                                        settings.connect_timeout);
-  if (!connection) co_return connection.error();
-  queue::RedisProducer producer(std::move(*connection), settings.channel);
+  auto executor = co_await asio::this_coro::executor;
+  std::vector<std::unique_ptr<queue::Producer>> shards;
+  for (const auto& name : queue::shard_names(settings.channel, settings.shards)) {
+    auto connection = co_await redis::Connection::connect(executor, endpoint, settings.connect_timeout);
+    if (!connection) co_return connection.error();
+    shards.push_back(std::make_unique<queue::RedisProducer>(std::move(*connection), name));
+  }
+  if (shards.size() == 1) co_return co_await publish::publish_all(source, *shards.front(), {.batch = settings.publish_batch});
+  queue::ShardedProducer producer(std::move(shards), settings.shard_key);
   co_return co_await publish::publish_all(source, producer, {.batch = settings.publish_batch});
 }
 
@@ -69,8 +76,9 @@ int run_publish(const config::Settings& settings, const PublishCommandOptions& o
                   result.error().message());
     return 1;
   }
-  std::cout << fmt::format("published {} messages to {} in {:.2f}s ({:.0f} msg/s)", result->published,
-                           settings.channel, result->elapsed_seconds, result->messages_per_second());
+  std::cout << fmt::format("published {} messages to {}{} in {:.2f}s ({:.0f} msg/s)", result->published,
+                           settings.channel, settings.shards > 1 ? fmt::format(" ({} shards)", settings.shards) : "",
+                           result->elapsed_seconds, result->messages_per_second());
   if (lines && lines->rejected() > 0) std::cout << fmt::format("; {} lines refused", lines->rejected());
   std::cout << std::endl;
   return lines && lines->rejected() > 0 ? 1 : 0;

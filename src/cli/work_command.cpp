@@ -24,6 +24,8 @@
 #include "http/client.h"
 #include "metrics/run_report.h"
 #include "queue/redis/redis_queue.h"
+#include "queue/sharded_queue.h"
+#include "queue/shards.h"
 
 namespace conveyor::cli {
 namespace asio = boost::asio;
@@ -41,7 +43,7 @@ constexpr std::size_t kSpareFiles = 64;
 // reverse order, the io_context last, so no handler outlives what it uses.
 struct Lane {
   asio::io_context io{1};
-  std::unique_ptr<queue::RedisQueue> queue;
+  std::unique_ptr<queue::QueueBackend> queue;
   std::unique_ptr<http::PartnerClient> client;
   std::unique_ptr<HttpPartner> partner;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
@@ -91,8 +93,16 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
     } catch (const std::exception& e) {
       throw config::ConfigError(fmt::format("TARGET_URL: {}", e.what()));
     }
-    lane->queue = std::make_unique<queue::RedisQueue>(lane->io.get_executor(), endpoint, settings.channel,
-                                                      settings.lease_timeout, settings.connect_timeout);
+    std::vector<std::unique_ptr<queue::QueueBackend>> shards;
+    for (const auto& name : queue::shard_names(settings.channel, settings.shards)) {
+      shards.push_back(std::make_unique<queue::RedisQueue>(lane->io.get_executor(), endpoint, name,
+                                                           settings.lease_timeout, settings.connect_timeout));
+    }
+    if (shards.size() == 1) {
+      lane->queue = std::move(shards.front());
+    } else {
+      lane->queue = std::make_unique<queue::ShardedQueue>(std::move(shards), settings.idle_poll);
+    }
     lane->partner = std::make_unique<HttpPartner>(*lane->client);
     lane->dispatcher = std::make_unique<dispatch::Dispatcher>(
         lane->io.get_executor(), *lane->queue, *lane->partner,
@@ -103,7 +113,8 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
     lanes.push_back(std::move(lane));
   }
 
-  spdlog::info("working {} at {} -> {}: {} lanes, {} in flight, lease {}", settings.channel, endpoint.to_string(),
+  spdlog::info("working {} ({} shards) at {} -> {}: {} lanes, {} in flight, lease {}", settings.channel,
+               settings.shards, endpoint.to_string(),
                lanes.front()->client->target().to_string(), lanes.size(), settings.concurrency,
                format_duration(settings.lease_timeout));
 

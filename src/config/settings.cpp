@@ -15,6 +15,8 @@ namespace {
 constexpr std::array kKeys = {
     KeySpec{"QUEUE", "REDIS", "Queue backend: REDIS or SQS (case-insensitive)."},
     KeySpec{"CHANNEL_NAME", "", "Name of the Redis list producers RPUSH to (required)."},
+    KeySpec{"SHARDS", "1", "Shards of the channel: 1 is the channel itself; N > 1 is <channel>:0 .. <channel>:N-1."},
+    KeySpec{"SHARD_KEY", "", "JSON field whose value picks a published message's shard (same value, same shard, in order); empty: round-robin."},
     KeySpec{"REDIS_URL", "redis://127.0.0.1:6379/0",
             "redis://[[user]:password@]host[:port][/db]; rediss:// for TLS."},
     KeySpec{"TARGET_URL", "", "Partner endpoint each message is POSTed to (http:// or https://; required by work)."},
@@ -115,6 +117,8 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   else throw ConfigError(fmt::format("QUEUE: expected REDIS or SQS, got '{}'", r.string("QUEUE")));
 
   s.channel = r.string("CHANNEL_NAME");
+  s.shards = r.count("SHARDS", 1, 1024);
+  s.shard_key = r.string("SHARD_KEY");
   s.redis_url = r.string("REDIS_URL");
   s.target_url = r.string("TARGET_URL");
   s.concurrency = r.count("CONCURRENCY", 1, 1'000'000);

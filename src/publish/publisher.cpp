@@ -26,6 +26,7 @@ struct Shared {
 // messages were taken.
 boost::asio::awaitable<void> sender(Shared& shared) {
   std::vector<std::string> bodies;
+  std::vector<std::string_view> views;
   bodies.reserve(shared.batch);
   while (!shared.first_error) {
     bodies.clear();
@@ -35,7 +36,8 @@ boost::asio::awaitable<void> sender(Shared& shared) {
       bodies.push_back(std::move(*message));
     }
     if (bodies.empty()) co_return;
-    if (auto ec = co_await shared.producer.publish(bodies)) {
+    views.assign(bodies.begin(), bodies.end());
+    if (auto ec = co_await shared.producer.publish(views)) {
       if (!shared.first_error) shared.first_error = ec;
       co_return;
     }

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <span>
-#include <string>
+#include <string_view>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -18,7 +18,8 @@ class Producer {
   virtual ~Producer() = default;
   // Appends the batch in order; completes when the queue has stored it.
   // Concurrent calls are allowed and are stored in call order.
-  virtual boost::asio::awaitable<error_code> publish(std::span<const std::string> bodies) = 0;
+  // The bodies must stay valid until it completes.
+  virtual boost::asio::awaitable<error_code> publish(std::span<const std::string_view> bodies) = 0;
 };
 
 }  // namespace conveyor::queue

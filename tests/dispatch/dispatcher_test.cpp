@@ -3,6 +3,8 @@
 // stop and abandon), not Redis or HTTP, which have their own suites.
 #include "dispatch/dispatcher.h"
 
+#include "support/in_memory_queue.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -22,56 +24,10 @@
 namespace conveyor::dispatch {
 namespace {
 
+using testing::InMemoryQueue;
+
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
-
-class InMemoryQueue final : public queue::QueueBackend {
- public:
-  explicit InMemoryQueue(std::size_t messages) {
-    for (std::size_t i = 0; i < messages; ++i) waiting.push_back("{\"i\":" + std::to_string(i) + "}");
-  }
-
-  asio::awaitable<Result<std::vector<queue::Lease>>> lease(std::size_t max) override {
-    ++lease_calls;
-    largest_lease = std::max(largest_lease, max);
-    if (failures_left > 0) {
-      --failures_left;
-      co_return make_error_code(Error::connection_closed);
-    }
-    std::vector<queue::Lease> out;
-    while (out.size() < max && !waiting.empty()) {
-      queue::Lease l;
-      l.id = "id-" + std::to_string(next_id++);
-      l.body = std::move(waiting.front());
-      waiting.pop_front();
-      leased.emplace(l.id, l.body);
-      out.push_back(std::move(l));
-    }
-    co_return out;
-  }
-  void acknowledge(const queue::Lease& l) override {
-    acknowledged.push_back(l.body);
-    leased.erase(l.id);
-  }
-  void release(const queue::Lease& l) override {
-    released.push_back(l.body);
-    leased.erase(l.id);
-  }
-  void retry_later(const queue::Lease& l, std::chrono::milliseconds) override { retried.push_back(l.body); }
-  asio::awaitable<error_code> flush() override {
-    ++flushes;
-    co_return error_code{};
-  }
-  asio::awaitable<Result<queue::Backlog>> backlog() override {
-    co_return queue::Backlog{waiting.size(), leased.size()};
-  }
-
-  std::deque<std::string> waiting;
-  std::map<std::string, std::string> leased;
-  std::vector<std::string> acknowledged, released, retried;
-  std::size_t next_id = 0, lease_calls = 0, largest_lease = 0, flushes = 0;
-  int failures_left = 0;
-};
 
 // Answers after `delay` with the status `answer(body)` picks; tracks how many
 // calls overlap. cancel_all() fails every waiting call at once.

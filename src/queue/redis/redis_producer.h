@@ -15,7 +15,7 @@ class RedisProducer final : public Producer {
  public:
   // `connection` is owned; `list` is the Redis key (CHANNEL_NAME).
   RedisProducer(std::unique_ptr<redis::Connection> connection, std::string list);
-  boost::asio::awaitable<error_code> publish(std::span<const std::string> bodies) override;
+  boost::asio::awaitable<error_code> publish(std::span<const std::string_view> bodies) override;
 
  private:
   std::unique_ptr<redis::Connection> connection_;

@@ -1,0 +1,93 @@
+#include "queue/sharded_queue.h"
+
+#include <algorithm>
+
+namespace conveyor::queue {
+namespace {
+
+constexpr std::chrono::milliseconds kFirstPause{2};
+
+}  // namespace
+
+ShardedQueue::ShardedQueue(std::vector<std::unique_ptr<QueueBackend>> shards, std::chrono::milliseconds idle_poll)
+    : idle_poll_(std::max(idle_poll, kFirstPause)) {
+  shards_.reserve(shards.size());
+  for (auto& backend : shards) shards_.push_back(Shard{std::move(backend)});
+}
+
+void ShardedQueue::pause(Shard& shard, std::chrono::steady_clock::time_point now) {
+  shard.pause = std::min(std::max(shard.pause * 2, kFirstPause), idle_poll_);
+  shard.skip_until = now + shard.pause;
+}
+
+boost::asio::awaitable<Result<std::vector<Lease>>> ShardedQueue::lease(std::size_t max) {
+  std::vector<Lease> out;
+  error_code first_error;
+  std::size_t asked = 0, failed = 0;
+  const auto now = std::chrono::steady_clock::now();
+  const std::size_t n = shards_.size();
+  const std::size_t start = next_;
+  next_ = (next_ + 1) % n;
+
+  // Which shards to ask now, in fair order.
+  std::vector<std::size_t> order;
+  order.reserve(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    const std::size_t i = (start + k) % n;
+    if (now >= shards_[i].skip_until) order.push_back(i);
+  }
+  for (std::size_t k = 0; k < order.size() && out.size() < max; ++k) {
+    Shard& shard = shards_[order[k]];
+    const std::size_t left = order.size() - k;
+    const std::size_t share = (max - out.size() + left - 1) / left;  // even split of what remains
+    ++asked;
+    auto leased = co_await shard.backend->lease(share);
+    if (!leased) {
+      ++failed;
+      if (!first_error) first_error = leased.error();
+      pause(shard, now);
+      continue;
+    }
+    if (leased->empty()) {
+      pause(shard, now);
+      continue;
+    }
+    shard.pause = std::chrono::milliseconds{0};
+    for (auto& lease : *leased) {
+      lease.shard = static_cast<std::uint32_t>(order[k]);
+      out.push_back(std::move(lease));
+    }
+  }
+  // An error only when every shard asked failed: an empty shard is not one.
+  if (asked > 0 && failed == asked) co_return first_error;
+  co_return out;
+}
+
+void ShardedQueue::acknowledge(const Lease& lease) { shards_.at(lease.shard).backend->acknowledge(lease); }
+
+void ShardedQueue::release(const Lease& lease) { shards_.at(lease.shard).backend->release(lease); }
+
+void ShardedQueue::retry_later(const Lease& lease, std::chrono::milliseconds delay) {
+  shards_.at(lease.shard).backend->retry_later(lease, delay);
+}
+
+boost::asio::awaitable<error_code> ShardedQueue::flush() {
+  error_code first_error;
+  for (auto& shard : shards_) {
+    if (auto ec = co_await shard.backend->flush(); ec && !first_error) first_error = ec;
+  }
+  co_return first_error;
+}
+
+boost::asio::awaitable<Result<Backlog>> ShardedQueue::backlog() {
+  Backlog total;
+  for (auto& shard : shards_) {
+    auto backlog = co_await shard.backend->backlog();
+    if (!backlog) co_return backlog.error();
+    total.waiting += backlog->waiting;
+    total.in_flight += backlog->in_flight;
+  }
+  co_return total;
+}
+
+}  // namespace conveyor::queue

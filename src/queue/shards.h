@@ -1,0 +1,13 @@
+// Names of a channel's shards. One shard is the channel itself, exactly as
+// legacy producers know it; N > 1 shards are "<channel>:0" ... "<channel>:N-1".
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace conveyor::queue {
+
+std::vector<std::string> shard_names(const std::string& channel, std::size_t shards);
+
+}  // namespace conveyor::queue
