@@ -8,6 +8,7 @@
 #
 # WORKER_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the worker on
 # jemalloc instead of glibc malloc, to measure the allocator's share.
+# SHARDS=N spreads the messages over N shard lists and works them all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -59,7 +60,7 @@ disown
 for _ in $(seq 1 200); do grep -q listening "$work/partner.out" 2>/dev/null && break; sleep 0.05; done
 partner=$(sed -n 's/^listening on //p' "$work/partner.out")
 
-export CHANNEL_NAME=bench:shipments REDIS_URL="redis://127.0.0.1:$redis_port/0" TARGET_URL="http://$partner/shipments"
+export SHARDS=${SHARDS:-1} CHANNEL_NAME=bench:shipments REDIS_URL="redis://127.0.0.1:$redis_port/0" TARGET_URL="http://$partner/shipments"
 "$BIN" publish --count "$N" | sed 's/^/publish: /'
 
 partner_cpu_before=$(awk '{print $14 + $15}' "/proc/$partner_pid/stat")
@@ -79,8 +80,8 @@ ticks=$(getconf CLK_TCK)
 echo "worker: $(cat "$work/work.out")"
 awk -v n="$N" -v c="$CONCURRENCY" -v t="$THREADS" -v d="$DELAY" -v wall="$wall" -v ideal="$ideal" \
     -v user="$user" -v sys="$sys" -v rss="$rss_kb" -v unique="$unique" -v dups="$dups" \
-    -v pcpu="$(( (partner_cpu_after - partner_cpu_before) ))" -v ticks="$ticks" 'BEGIN {
-  printf "\nN=%d concurrency=%d threads=%d delay=%s\n", n, c, t, d
+    -v pcpu="$(( (partner_cpu_after - partner_cpu_before) ))" -v ticks="$ticks" -v shards="$SHARDS" 'BEGIN {
+  printf "\nN=%d concurrency=%d threads=%d delay=%s shards=%d\n", n, c, t, d, shards
   printf "  wall time          %.2f s\n", wall
   printf "  ideal              %.2f s (N x delay / concurrency)\n", ideal
   printf "  efficiency         %.2f x ideal\n", wall / ideal
@@ -91,4 +92,4 @@ awk -v n="$N" -v c="$CONCURRENCY" -v t="$THREADS" -v d="$DELAY" -v wall="$wall" 
   printf "  partner unique     %d (lost: %d)\n", unique, n - unique
   printf "  partner duplicates %d\n", dups
 }'
-echo "reproduce: ${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
+echo "reproduce: SHARDS=$SHARDS ${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
