@@ -26,6 +26,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <charconv>
 #include <optional>
+#include <span>
 #include <stdexcept>
 #include <tuple>
 #include <unordered_set>
@@ -116,7 +117,9 @@ error_code last_ssl_error() {
 // header, so a response costs no allocation beyond those strings.
 class ResponseParser final : public bhttp::basic_parser<false> {
  public:
-  ResponseParser(PartnerResponse& out, std::uint64_t max_body) : out_(out) { body_limit(max_body); }
+  ResponseParser(PartnerResponse& out, std::uint64_t max_body, std::size_t keep) : out_(out), keep_(keep) {
+    body_limit(max_body);
+  }
 
  private:
   void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
@@ -132,7 +135,7 @@ class ResponseParser final : public bhttp::basic_parser<false> {
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
     if (length) {
       out_.body_prefix.reserve(static_cast<std::size_t>(
-          std::min<std::uint64_t>(*length, PartnerResponse::body_prefix_limit)));
+          std::min<std::uint64_t>(*length, keep_)));
     }
   }
   std::size_t on_body_impl(beast::string_view body, error_code&) override {
@@ -147,11 +150,12 @@ class ResponseParser final : public bhttp::basic_parser<false> {
   void on_finish_impl(error_code&) override {}
 
   void keep(beast::string_view piece) {
-    const std::size_t room = PartnerResponse::body_prefix_limit - out_.body_prefix.size();
+    const std::size_t room = keep_ - out_.body_prefix.size();
     out_.body_prefix.append(piece.data(), std::min(room, piece.size()));
   }
 
   PartnerResponse& out_;
+  std::size_t keep_;  // body bytes to keep
 };
 
 // One keep-alive connection with the storage it reuses for every request.
@@ -266,9 +270,10 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
   Impl(asio::any_io_executor executor, PartnerClientOptions options);
 
   // The plain or TLS instantiation of post_on, chosen once per client.
-  asio::awaitable<Result<PartnerResponse>> post(std::string_view body, std::string_view key) {
-    if (tls_) return post_on<beast::ssl_stream<beast::tcp_stream>>(body, key);
-    return post_on<beast::tcp_stream>(body, key);
+  asio::awaitable<Result<PartnerResponse>> post(std::string_view body, std::string_view key,
+                                                 std::span<const HeaderField> headers) {
+    if (tls_) return post_on<beast::ssl_stream<beast::tcp_stream>>(body, key, headers);
+    return post_on<beast::tcp_stream>(body, key, headers);
   }
   void shutdown();
   void cancel_all();
@@ -290,9 +295,13 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
   // One coroutine frame per request on the hot path: the exchange is inlined
   // rather than a nested coroutine, which would cost a frame allocation.
   template <class Stream>
-  asio::awaitable<Result<PartnerResponse>> post_on(std::string_view body, std::string_view key);
+  asio::awaitable<Result<PartnerResponse>> post_on(std::string_view body, std::string_view key,
+                                                    std::span<const HeaderField> headers);
 
-  void format_head(std::string& head, std::size_t body_size, std::string_view key) const;
+  // The request head: the fixed lines, then either the Idempotency-Key or
+  // the per-request `headers`, then Content-Length.
+  void format_head(std::string& head, std::size_t body_size, std::string_view key,
+                   std::span<const HeaderField> headers) const;
 
   // Pool bookkeeping. A "slot" is the right to have one connection open or
   // opening; slots_used_ <= max_connections always.
@@ -333,6 +342,9 @@ PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions o
   target_ = std::move(*target);
   port_text_ = std::to_string(target_.port);
 
+  if (options_.content_type.empty() || !valid_field_value(options_.content_type)) {
+    throw std::invalid_argument("partner client: content_type must be a valid header value");
+  }
   if (options_.max_connections == 0) {
     throw std::invalid_argument("partner client: max_connections must be at least 1");
   }
@@ -341,9 +353,9 @@ PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions o
   }
 
   head_prefix_ = fmt::format(
-      "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\n"
+      "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\n"
       "Connection: keep-alive\r\n",
-      target_.request_target, target_.host_header);
+      target_.request_target, target_.host_header, options_.content_type);
   static constexpr std::array<std::string_view, 6> reserved = {
       "Host",       "Content-Type",   "Content-Length", "Transfer-Encoding",
       "Connection", "Idempotency-Key"};
@@ -368,7 +380,6 @@ PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions o
     head_prefix_ += header.value;
     head_prefix_ += "\r\n";
   }
-  head_prefix_ += "Idempotency-Key: ";
 
   if (target_.tls) {
     tls_.emplace(asio::ssl::context::tls_client);
@@ -419,25 +430,39 @@ void PartnerClient::Impl::cancel_all() {
   }
 }
 
-void PartnerClient::Impl::format_head(std::string& head, std::size_t body_size,
-                                      std::string_view key) const {
+void PartnerClient::Impl::format_head(std::string& head, std::size_t body_size, std::string_view key,
+                                      std::span<const HeaderField> headers) const {
   std::array<char, 24> digits{};
   const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), body_size);
   (void)ec;  // 24 digits always fit a size_t
   head.assign(head_prefix_);
-  head.append(key);
-  head.append("\r\nContent-Length: ");
+  if (headers.empty()) {
+    head.append("Idempotency-Key: ");
+    head.append(key);
+    head.append("\r\n");
+  }
+  for (const HeaderField& header : headers) {
+    head.append(header.name);
+    head.append(": ");
+    head.append(header.value);
+    head.append("\r\n");
+  }
+  head.append("Content-Length: ");
   head.append(digits.data(), end);
   head.append("\r\n\r\n");
 }
 
 template <class Stream>
 asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::string_view body,
-                                                                      std::string_view key) {
+                                                                      std::string_view key,
+                                                                      std::span<const HeaderField> headers) {
   // If the io_context is destroyed before the client, parked frames are torn
   // down after us; holding the pool keeps their unlinking safe.
   const auto self = shared_from_this();
-  if (key.empty() || !valid_field_value(key)) {
+  const bool headers_ok = std::all_of(headers.begin(), headers.end(), [](const HeaderField& h) {
+    return valid_field_name(h.name) && valid_field_value(h.value);
+  });
+  if ((headers.empty() && (key.empty() || !valid_field_value(key))) || !headers_ok) {
     co_return error_code(make_error_code(boost::system::errc::invalid_argument));
   }
   const auto deadline = Clock::now() + options_.request_timeout;
@@ -474,7 +499,7 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
     // The head is formatted by hand into the connection's own buffer: Beast's
     // fields container would allocate a node per header per request, and only
     // two values ever change. The body goes out as its own buffer, uncopied.
-    format_head(connection->head, body.size(), key);
+    format_head(connection->head, body.size(), key, headers);
     const std::array<asio::const_buffer, 2> request{asio::buffer(connection->head),
                                                     asio::buffer(body.data(), body.size())};
     Stream& stream = connection->template stream<Stream>();
@@ -491,7 +516,7 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
         failure = Error::http_protocol;
         break;
       }
-      ResponseParser parser(response, options_.max_response_body);
+      ResponseParser parser(response, options_.max_response_body, options_.keep_body);
       auto [read_error, bytes_read] =
           co_await bhttp::async_read(stream, connection->read_buffer, parser, nothrow);
       (void)bytes_read;
@@ -661,7 +686,12 @@ PartnerClient::~PartnerClient() {
 
 boost::asio::awaitable<Result<PartnerResponse>> PartnerClient::post(
     std::string_view body, std::string_view idempotency_key) {
-  return impl_->post(body, idempotency_key);
+  return impl_->post(body, idempotency_key, {});
+}
+
+boost::asio::awaitable<Result<PartnerResponse>> PartnerClient::post(std::string_view body,
+                                                                    std::span<const HeaderField> headers) {
+  return impl_->post(body, {}, headers);
 }
 
 void PartnerClient::cancel_all() { impl_->cancel_all(); }

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -34,6 +35,8 @@ struct PartnerClientOptions {
   std::chrono::milliseconds request_timeout{30'000};  // whole post(): wait + connect + write + read
   std::size_t max_connections = 512;                  // open or opening, at most
   std::size_t max_response_body = 64 * 1024;          // a larger body is an error
+  std::size_t keep_body = PartnerResponse::body_prefix_limit;  // body bytes kept in the response
+  std::string content_type = "application/json";      // of every request body
   std::string tls_ca_file;           // PEM CA bundle used instead of the system's default paths
   bool tls_insecure = false;         // skip certificate and host name checks: tests only
   std::vector<HeaderField> headers;  // sent on every request, e.g. Authorization
@@ -70,6 +73,12 @@ class PartnerClient {
   //   others as Asio reports them (connection_refused, host_not_found, TLS errors)
   boost::asio::awaitable<Result<PartnerResponse>> post(std::string_view body,
                                                        std::string_view idempotency_key);
+
+  // The same, with per-request header lines instead of the Idempotency-Key
+  // (e.g. signed API calls: X-Amz-Date, Authorization). A header name or
+  // value that is not valid HTTP fails with errc::invalid_argument.
+  boost::asio::awaitable<Result<PartnerResponse>> post(std::string_view body,
+                                                       std::span<const HeaderField> headers);
 
   // Fails every post() in progress at once (with operation_aborted or a
   // closed-socket error) and closes every connection; later posts open new

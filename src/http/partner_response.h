@@ -12,7 +12,7 @@ struct PartnerResponse {
   static constexpr std::size_t body_prefix_limit = 512;
 
   unsigned status = 0;      // any status, 2xx or not
-  std::string body_prefix;  // the first body_prefix_limit bytes of the body
+  std::string body_prefix;  // the body's first bytes: body_prefix_limit unless the client keeps more
   std::string retry_after;  // the raw Retry-After value; empty when absent
 
   bool delivered() const { return status >= 200 && status < 300; }

@@ -443,6 +443,39 @@ TEST(PartnerClientTest, SendsBodyAndHeadersExactly) {
   EXPECT_EQ(seen[0].body, body);
 }
 
+TEST(PartnerClientTest, SendsPerRequestHeadersAndKeepsWholeBodiesWhenAsked) {
+  const std::string big(20'000, 'x');
+  TestServer server({.status = 200, .body = big});
+  asio::io_context io;
+  auto options = options_for(server.url("/"));
+  options.content_type = "application/x-amz-json-1.0";
+  options.keep_body = 1 << 20;
+  PartnerClient client(io.get_executor(), options);
+
+  const std::vector<conveyor::http::HeaderField> headers = {{"X-Amz-Target", "AmazonSQS.ReceiveMessage"},
+                                            {"Authorization", "AWS4-HMAC-SHA256 Credential=..."}};
+  std::optional<Result<PartnerResponse>> result;
+  spawn(io, [&]() -> asio::awaitable<void> { result.emplace(co_await client.post("{}", headers)); });
+  ASSERT_TRUE(run(io));
+  ASSERT_TRUE(result && *result) << (result ? result->error().message() : "no result");
+  EXPECT_EQ((*result)->body_prefix, big);  // whole, not the default 512-byte prefix
+
+  const auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].content_type, "application/x-amz-json-1.0");
+  EXPECT_EQ(seen[0].authorization, "AWS4-HMAC-SHA256 Credential=...");
+  EXPECT_EQ(seen[0].idempotency_key, "");  // replaced by the per-request headers
+
+  // A header that would inject a line is refused, not sent.
+  const std::vector<conveyor::http::HeaderField> bad = {{"X-Amz-Target", "a\r\nEvil: 1"}};
+  result.reset();
+  spawn(io, [&]() -> asio::awaitable<void> { result.emplace(co_await client.post("{}", bad)); });
+  ASSERT_TRUE(run(io));
+  ASSERT_TRUE(result);
+  EXPECT_FALSE(*result);
+  EXPECT_EQ(server.requests().size(), 1u);
+}
+
 TEST(PartnerClientTest, ResolvesHostNames) {
   TestServer server({.after = Behaviour::After::send_connection_close});
   asio::io_context io;
