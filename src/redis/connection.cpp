@@ -123,12 +123,15 @@ constexpr bool is_tls = std::is_same_v<Stream, TlsStream>;
 template <class Stream>
 class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
  public:
-  Pipe(asio::any_io_executor executor, std::unique_ptr<ssl::context> tls_context)
+  Pipe(asio::any_io_executor executor, std::unique_ptr<ssl::context> tls_context,
+       std::chrono::milliseconds reply_timeout)
       : executor_(executor),
+        reply_timeout_(reply_timeout),
         tls_context_(std::move(tls_context)),
         stream(make_stream(executor, tls_context_.get())),
         reader_(redisReaderCreate()),
-        inbox_(std::make_unique<std::array<char, kReadChunk>>()) {
+        inbox_(std::make_unique<std::array<char, kReadChunk>>()),
+        watchdog_(executor) {
     if (!reader_) throw std::bad_alloc();
   }
 
@@ -147,7 +150,8 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
     // The executor is taken from the concrete handler: once type-erased, it
     // only offers an executor that post() cannot use.
     asio::any_io_executor executor = asio::get_associated_executor(handler, executor_);
-    Waiter waiter{expected, {}, RepliesHandler(std::forward<Handler>(handler)), std::move(executor)};
+    Waiter waiter{expected, {}, RepliesHandler(std::forward<Handler>(handler)), std::move(executor),
+                  std::chrono::steady_clock::now()};
     if (failure_) return complete(std::move(waiter), failure_);
     const std::size_t mark = outbox_.size();
     if (!format(outbox_)) {
@@ -156,6 +160,7 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
     }
     waiter.replies.reserve(expected);
     waiting_.push_back(std::move(waiter));
+    if (!watching_) watch();
     if (!writing_) start_write();
   }
 
@@ -171,6 +176,7 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
     failure_ = ec;
     error_code ignored;
     socket().close(ignored);
+    watchdog_.cancel();
     outbox_.clear();
     auto waiting = std::exchange(waiting_, {});
     for (auto& waiter : waiting) complete(std::move(waiter), ec);
@@ -182,7 +188,24 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
     std::vector<Reply> replies;
     RepliesHandler handler;
     asio::any_io_executor executor;  // the handler's own, where it must run
+    std::chrono::steady_clock::time_point since;  // when it was submitted
   };
+
+  // One timer for the whole pipe, set for the oldest unanswered command.
+  void watch() {
+    watching_ = true;
+    watchdog_.expires_at(waiting_.front().since + reply_timeout_);
+    watchdog_.async_wait([self = this->shared_from_this()](error_code ec) { self->on_watchdog(ec); });
+  }
+
+  void on_watchdog(error_code ec) {
+    watching_ = false;
+    if (ec || failure_ || waiting_.empty()) return;
+    if (std::chrono::steady_clock::now() >= waiting_.front().since + reply_timeout_) {
+      return fail(asio::error::timed_out);
+    }
+    watch();  // the oldest command is a newer one now
+  }
 
   static Stream make_stream(asio::any_io_executor executor, ssl::context* tls_context) {
     if constexpr (is_tls<Stream>) return Stream(executor, *tls_context);
@@ -242,6 +265,7 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
   }
 
   asio::any_io_executor executor_;
+  std::chrono::milliseconds reply_timeout_;
   std::unique_ptr<ssl::context> tls_context_;  // outlives the stream that uses it
 
  public:
@@ -253,6 +277,8 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
   std::string outbox_;   // formatted commands waiting for the next write
   std::string sending_;  // the bytes of the write in flight
   bool writing_ = false;
+  asio::steady_timer watchdog_;
+  bool watching_ = false;
   std::deque<Waiter> waiting_;
   error_code failure_;
 };
@@ -359,7 +385,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> open(asio::any_io_executor 
                                                           std::chrono::milliseconds timeout,
                                                           std::unique_ptr<ssl::context> tls_context,
                                                           std::string* why) {
-  auto pipe = std::make_shared<Pipe<Stream>>(executor, std::move(tls_context));
+  auto pipe = std::make_shared<Pipe<Stream>>(executor, std::move(tls_context), endpoint.reply_timeout);
   auto deadline = std::make_shared<Deadline>(executor);
   deadline->timer.expires_after(timeout);
   deadline->timer.async_wait([deadline, weak = std::weak_ptr(pipe)](error_code ec) {

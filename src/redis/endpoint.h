@@ -4,6 +4,7 @@
 // (to_string masks it) and out of every error text.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ struct Endpoint {
   // certificate (test setups only: it gives up protection against MITM).
   std::string tls_ca_file;
   bool tls_verify = true;
+  // Not from the URL: a command unanswered this long fails the connection
+  // (timed_out) so its owner reconnects rather than waiting forever. We send
+  // no blocking commands, and our scripts run in milliseconds.
+  std::chrono::milliseconds reply_timeout{30'000};
 
   // "redis://127.0.0.1:6379/0", with the password shown as "***".
   std::string to_string() const;

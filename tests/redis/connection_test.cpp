@@ -333,6 +333,22 @@ TEST_F(ConnectionTest, CloseAndDestructionFailPendingCommands) {
   });
 }
 
+TEST_F(ConnectionTest, ACommandLeftUnansweredFailsTheConnectionAfterTheReplyTimeout) {
+  run(io, [&]() -> asio::awaitable<void> {
+    Endpoint endpoint = endpoint_of(server);
+    endpoint.reply_timeout = 300ms;
+    auto connection = co_await connect_or_fail(endpoint);
+    CO_ASSERT(connection);
+    const auto start = std::chrono::steady_clock::now();
+    // BLPOP stands in for a server that has stopped answering.
+    auto reply = co_await call(*connection, "BLPOP", "never-filled", "0");
+    CO_ASSERT(!reply);
+    EXPECT_EQ(reply.error(), asio::error::timed_out);
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 300ms);
+    EXPECT_FALSE(connection->is_open());
+  });
+}
+
 TEST(ConnectionConnect, RefusedAndSilentServersFailInTime) {
   asio::io_context io;
   run(io, [&]() -> asio::awaitable<void> {
