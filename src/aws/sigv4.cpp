@@ -74,10 +74,12 @@ struct Wipe {
 
 void append_hex(std::string& out, const Digest& digest) {
   constexpr char kHex[] = "0123456789abcdef";
-  for (unsigned char byte : digest) {
-    out += kHex[byte >> 4];
-    out += kHex[byte & 0x0f];
+  std::array<char, 2 * std::tuple_size_v<Digest>> text;
+  for (std::size_t i = 0; i < digest.size(); ++i) {
+    text[2 * i] = kHex[digest[i] >> 4];
+    text[2 * i + 1] = kHex[digest[i] & 0x0f];
   }
+  out.append(text.data(), text.size());
 }
 
 bool is_alnum(unsigned char c) { return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
@@ -144,7 +146,7 @@ std::string reencode_query_part(std::string_view text) {
   std::string out;
   out.reserve(text.size());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '%' && i + 2 < text.size() + 0 && i + 2 <= text.size() - 1) {
+    if (text[i] == '%' && i + 2 < text.size()) {
       const int high = hex_value(text[i + 1]);
       const int low = hex_value(text[i + 2]);
       if (high >= 0 && low >= 0) {
@@ -182,7 +184,7 @@ void append_canonical_query(std::string& out, std::string_view query) {
 }
 
 // Each segment is encoded as given, so an already escaped path is escaped a
-// second time: what AWS expects from every service but S3.
+// second time, as AWS expects from every service but S3.
 void append_canonical_path(std::string& out, std::string_view path, bool normalize) {
   if (path.empty() || path == "/") {
     out += '/';
@@ -223,18 +225,19 @@ void append_canonical_path(std::string& out, std::string_view path, bool normali
 }
 
 // Trimmed, with every run of whitespace (folded lines included) one space.
+// Appends word by word: values such as session tokens are long.
 void append_canonical_value(std::string& out, std::string_view value) {
-  bool pending_space = false;
-  bool any = false;
-  for (char c : value) {
-    if (is_space(c)) {
-      pending_space = any;
-      continue;
-    }
-    if (pending_space) out += ' ';
-    pending_space = false;
-    any = true;
-    out += c;
+  std::size_t pos = 0;
+  bool first = true;
+  while (pos < value.size()) {
+    while (pos < value.size() && is_space(value[pos])) ++pos;
+    if (pos == value.size()) break;
+    std::size_t end = pos;
+    while (end < value.size() && !is_space(value[end])) ++end;
+    if (!first) out += ' ';
+    out.append(value.substr(pos, end - pos));
+    first = false;
+    pos = end;
   }
 }
 
@@ -384,10 +387,10 @@ void add_signature_headers(Headers& headers, const Signature& signature, const C
 
 std::string format_amz_date(std::chrono::system_clock::time_point time) {
   using namespace std::chrono;
-  const auto seconds = floor<std::chrono::seconds>(time);
-  const auto day = floor<days>(seconds);
+  const auto whole_seconds = floor<seconds>(time);
+  const auto day = floor<days>(whole_seconds);
   const year_month_day date{day};
-  const hh_mm_ss clock{seconds - day};
+  const hh_mm_ss clock{whole_seconds - day};
   return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}Z", static_cast<int>(date.year()),
                      static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), clock.hours().count(),
                      clock.minutes().count(), clock.seconds().count());

@@ -33,7 +33,10 @@ using Headers = std::vector<Header>;
 // Views only: the caller keeps the request alive while sign() runs.
 struct SigningRequest {
   std::string_view method;
-  std::string_view path;   // as sent (possibly unnormalized); empty means "/"
+  // As sent, possibly unnormalized; empty means "/". Every byte but '/' and
+  // the unreserved ones is escaped, even '%': non-S3 services sign the path
+  // escaped twice (S3 callers pass it unescaped, with normalize_path off).
+  std::string_view path;
   std::string_view query;  // as sent, without the '?'; percent-escapes are decoded then re-encoded
   // Every header AWS will see unchanged (Host is required). Authorization,
   // X-Amz-Date and X-Amz-Security-Token are the signer's own and skipped here,
@@ -43,8 +46,8 @@ struct SigningRequest {
 };
 
 struct SigningOptions {
-  // RFC 3986 dot-segment removal and "//" collapsing. Every service but S3
-  // expects it; S3 signs the path exactly as sent.
+  // RFC 3986 dot-segment removal and "//" collapsing: every service but S3
+  // expects it.
   bool normalize_path = true;
   // Sign and send X-Amz-Content-Sha256 (S3 requires it, SQS does not).
   // When set, a caller-provided X-Amz-Content-Sha256 is replaced.
@@ -66,10 +69,11 @@ struct Signature {
 };
 
 // `amz_date` is "YYYYMMDD'T'HHMMSS'Z'" (see format_amz_date). Fails with
-// errc::invalid_argument for a malformed date, empty or '/'-bearing scope parts
-// or key id, an empty secret, a header name that is not an HTTP token, or no
-// Host header: requests AWS could only refuse. errc::not_enough_memory if
-// OpenSSL fails.
+// errc::invalid_argument, for requests AWS could only refuse or that would
+// forge lines of the canonical request: a malformed date; a method or header
+// name that is not an HTTP token; a region, service or key id that is empty or
+// holds '/', ',', spaces or controls; an empty secret; a session token with
+// spaces or controls; no Host header. errc::not_enough_memory if OpenSSL fails.
 Result<Signature> sign(const SigningRequest& request, const Credentials& credentials, std::string_view region,
                        std::string_view service, std::string_view amz_date, const SigningOptions& options = {});
 
