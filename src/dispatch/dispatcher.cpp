@@ -88,7 +88,7 @@ asio::awaitable<void> Dispatcher::run() {
   closing_ = true;
   dispatch_ready();
   while (couriers_ > 0) co_await sleep_until_woken(std::chrono::steady_clock::time_point::max());
-  if (auto ec = co_await backend_.flush()) spdlog::warn("cannot write final outcomes: {}", ec.message());
+  if (auto ec = co_await backend_.shutdown()) spdlog::warn("cannot write final outcomes: {}", ec.message());
 }
 
 void Dispatcher::dispatch_ready() {

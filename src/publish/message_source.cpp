@@ -30,7 +30,13 @@ std::optional<std::string> JsonLines::next() {
     ++line_;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    if (auto problem = message_problem(line)) {
+    std::optional<std::string> problem;
+    if (line.size() > max_bytes_) {
+      problem = fmt::format("message of {} bytes is larger than the queue accepts ({} bytes)", line.size(), max_bytes_);
+    } else {
+      problem = message_problem(line);
+    }
+    if (problem) {
       ++rejected_;
       if (on_reject_) on_reject_(line_, *problem);
       continue;

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <istream>
 #include <optional>
@@ -42,13 +43,16 @@ class JsonLines final : public MessageSource {
   // Called for each refused line with its 1-based number and the reason.
   using RejectFn = std::function<void(std::size_t line, const std::string& reason)>;
   // `in` must outlive this source. Blank lines are skipped silently.
-  JsonLines(std::istream& in, RejectFn on_reject) : in_(in), on_reject_(std::move(on_reject)) {}
+  // Lines longer than `max_bytes` (the queue's message size limit) are refused too.
+  JsonLines(std::istream& in, RejectFn on_reject, std::size_t max_bytes = SIZE_MAX)
+      : in_(in), on_reject_(std::move(on_reject)), max_bytes_(max_bytes) {}
   std::optional<std::string> next() override;
   std::size_t rejected() const { return rejected_; }
 
  private:
   std::istream& in_;
   RejectFn on_reject_;
+  std::size_t max_bytes_;
   std::size_t line_ = 0;
   std::size_t rejected_ = 0;
 };

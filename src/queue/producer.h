@@ -4,6 +4,7 @@
 // stored none, some or all of its batch (the caller reports it).
 #pragma once
 
+#include <cstddef>
 #include <span>
 #include <string_view>
 
@@ -20,6 +21,8 @@ class Producer {
   // Concurrent calls are allowed and are stored in call order.
   // The bodies must stay valid until it completes.
   virtual boost::asio::awaitable<error_code> publish(std::span<const std::string_view> bodies) = 0;
+  // The largest message the queue accepts; a publisher refuses bigger ones before sending.
+  virtual std::size_t max_message_bytes() const = 0;
 };
 
 }  // namespace conveyor::queue

@@ -45,6 +45,10 @@ class QueueBackend {
   // Writes every outcome recorded so far; completes when they are durable.
   virtual boost::asio::awaitable<error_code> flush() = 0;
 
+  // Called once, after the last lease() and once every lease is settled: anything the backend
+  // took from the queue ahead of demand goes back at once, then everything recorded is written.
+  virtual boost::asio::awaitable<error_code> shutdown() { co_return co_await flush(); }
+
   // The shared queue's remaining work (all workers, all shards).
   virtual boost::asio::awaitable<Result<Backlog>> backlog() = 0;
 };

@@ -1,5 +1,8 @@
 #include "queue/sharded_producer.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include <optional>
 
 #include <boost/asio/co_spawn.hpp>
@@ -39,6 +42,12 @@ std::optional<std::size_t> shard_by_key(std::string_view body, std::string_view 
 
 ShardedProducer::ShardedProducer(std::vector<std::unique_ptr<Producer>> shards, std::string shard_key)
     : shards_(std::move(shards)), shard_key_(std::move(shard_key)) {}
+
+std::size_t ShardedProducer::max_message_bytes() const {
+  std::size_t smallest = SIZE_MAX;
+  for (const auto& shard : shards_) smallest = std::min(smallest, shard->max_message_bytes());
+  return smallest;
+}
 
 boost::asio::awaitable<error_code> ShardedProducer::publish(std::span<const std::string_view> bodies) {
   const std::size_t n = shards_.size();

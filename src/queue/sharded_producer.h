@@ -28,6 +28,8 @@ class ShardedProducer final : public Producer {
   // Starts the write of every shard's part before waiting for any, so that
   // concurrent calls still reach each shard in call order.
   boost::asio::awaitable<error_code> publish(std::span<const std::string_view> bodies) override;
+  // The smallest of the shards' limits: a message may go to any of them.
+  std::size_t max_message_bytes() const override;
 
  private:
   std::vector<std::unique_ptr<Producer>> shards_;

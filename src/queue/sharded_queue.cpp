@@ -71,13 +71,17 @@ void ShardedQueue::retry_later(const Lease& lease, std::chrono::milliseconds del
   shards_.at(lease.shard).backend->retry_later(lease, delay);
 }
 
-boost::asio::awaitable<error_code> ShardedQueue::flush() {
+boost::asio::awaitable<error_code> ShardedQueue::on_every_shard(Step step) {
   error_code first_error;
   for (auto& shard : shards_) {
-    if (auto ec = co_await shard.backend->flush(); ec && !first_error) first_error = ec;
+    if (auto ec = co_await (shard.backend.get()->*step)(); ec && !first_error) first_error = ec;
   }
   co_return first_error;
 }
+
+boost::asio::awaitable<error_code> ShardedQueue::flush() { return on_every_shard(&QueueBackend::flush); }
+
+boost::asio::awaitable<error_code> ShardedQueue::shutdown() { return on_every_shard(&QueueBackend::shutdown); }
 
 boost::asio::awaitable<Result<Backlog>> ShardedQueue::backlog() {
   Backlog total;

@@ -24,6 +24,7 @@ class ShardedQueue final : public QueueBackend {
   void release(const Lease& lease) override;
   void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
   boost::asio::awaitable<error_code> flush() override;
+  boost::asio::awaitable<error_code> shutdown() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;
 
  private:
@@ -33,6 +34,9 @@ class ShardedQueue final : public QueueBackend {
     std::chrono::milliseconds pause{0};  // doubles while the shard stays empty or failing
   };
   void pause(Shard& shard, std::chrono::steady_clock::time_point now);
+  // Runs `step` on every shard in turn; the first error, after all have run.
+  using Step = boost::asio::awaitable<error_code> (QueueBackend::*)();
+  boost::asio::awaitable<error_code> on_every_shard(Step step);
 
   std::vector<Shard> shards_;
   std::chrono::milliseconds idle_poll_;

@@ -150,7 +150,9 @@ class RecordingProducer final : public Producer {
     for (auto b : bodies) stored.emplace_back(b);
     co_return error_code{};
   }
+  std::size_t max_message_bytes() const override { return limit; }
   std::vector<std::string> stored;
+  std::size_t limit = 1000;
 };
 
 TEST(ShardedProducer, RoundRobinWithoutAKeyAndByKeyWithOne) {

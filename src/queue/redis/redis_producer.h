@@ -16,6 +16,8 @@ class RedisProducer final : public Producer {
   // `connection` is owned; `list` is the Redis key (CHANNEL_NAME).
   RedisProducer(std::unique_ptr<redis::Connection> connection, std::string list);
   boost::asio::awaitable<error_code> publish(std::span<const std::string_view> bodies) override;
+  // Redis' limit for one string value.
+  std::size_t max_message_bytes() const override { return 512u * 1024 * 1024; }
 
  private:
   std::unique_ptr<redis::Connection> connection_;

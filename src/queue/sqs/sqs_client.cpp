@@ -145,6 +145,11 @@ bool ApiError::throttled() const {
   return status == 429 || status == 503;
 }
 
+bool Failure::retryable() const {
+  if (api) return api->throttled() || api->status >= 500;
+  return code != make_error_code(SqsError::bad_response) && code != boost::system::errc::invalid_argument;
+}
+
 std::string Failure::to_string() const {
   if (!api) return code.message();
   return fmt::format("SQS {} (HTTP {}): {}", api->type.empty() ? "error" : api->type, api->status,

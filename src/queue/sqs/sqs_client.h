@@ -65,6 +65,9 @@ struct Failure {
   std::optional<ApiError> api;
 
   bool throttled() const { return api && api->throttled(); }
+  // Worth sending again unchanged: a transport failure, throttling or a server-side (5xx) error;
+  // not a request the service refused as wrong, nor arguments refused before sending.
+  bool retryable() const;
   std::string to_string() const;  // "SQS QueueDoesNotExist (HTTP 400): ..." or the code's message
 };
 // Lets Outcome<T>::value() throw (a boost::system::system_error carrying the message).

@@ -1,0 +1,388 @@
+// GCC 12 reports a false -Wmismatched-new-delete when it inlines the frame
+// deallocation of Asio's awaitable coroutines (GCC bug 109224).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include "queue/sqs/sqs_queue.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <deque>
+#include <stdexcept>
+#include <unordered_map>
+#include <vector>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "queue/sqs/write_retry.h"
+
+namespace conveyor::queue {
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr std::size_t kBatch = 10;  // SQS's most entries per batch call
+constexpr std::size_t kMaxVisibilitySeconds = 43'200;
+// A batch of fewer than ten outcomes waits this long for more before it goes, unless someone
+// is flushing: at thousands of acknowledgements a second, full batches cost a tenth of the calls.
+constexpr auto kLinger = 5ms;
+constexpr auto kFirstReceiveBackoff = 50ms;
+constexpr auto kMaxReceiveBackoff = 5s;
+
+void rethrow(std::exception_ptr e) {
+  if (e) std::rethrow_exception(e);
+}
+
+// One outcome to write: a deletion (visibility < 0) or a visibility change.
+struct PendingWrite {
+  std::string receipt;
+  int visibility = -1;
+};
+
+sqs::ClientOptions receive_options(sqs::ClientOptions options, const SqsQueueOptions& queue) {
+  // A long poll answers after wait_seconds at most; the timeout only catches a dead peer.
+  options.request_timeout = std::max(options.request_timeout, std::chrono::milliseconds(std::chrono::seconds(queue.wait_seconds + 10)));
+  options.max_connections = queue.receivers;
+  return options;
+}
+
+sqs::ClientOptions write_options(sqs::ClientOptions options, const SqsQueueOptions& queue) {
+  options.max_connections = queue.writers + 2;  // and backlog queries
+  return options;
+}
+
+const SqsQueueOptions& checked(const SqsQueueOptions& options) {
+  if (options.queue_url.empty()) throw std::invalid_argument("SQS queue: the queue URL is empty");
+  if (options.visibility_timeout < 1s || options.visibility_timeout.count() > static_cast<long>(kMaxVisibilitySeconds)) {
+    throw std::invalid_argument("SQS queue: the visibility timeout must be 1 s to 12 h");
+  }
+  if (options.wait_seconds < 0 || options.wait_seconds > 20) {
+    throw std::invalid_argument("SQS queue: the receive wait must be 0 to 20 s");
+  }
+  if (options.receivers == 0 || options.writers == 0) {
+    throw std::invalid_argument("SQS queue: receivers and writers must be at least 1");
+  }
+  return options;
+}
+
+}  // namespace
+
+struct SqsQueue::State {
+  State(asio::any_io_executor ex, const sqs::ClientOptions& client_options, SqsQueueOptions queue_options)
+      : executor(ex),
+        options(std::move(queue_options)),
+        receive_client(ex, receive_options(client_options, checked(options))),
+        client(ex, write_options(client_options, options)),
+        linger(ex),
+        idle(ex, Clock::time_point::max()),
+        heartbeat(ex) {
+    options.prefetch = std::max(options.prefetch, kBatch);
+  }
+
+  asio::any_io_executor executor;
+  SqsQueueOptions options;
+  sqs::Client receive_client;  // long polls only: shutdown cancels them all at once
+  sqs::Client client;          // outcomes and queries
+
+  std::deque<Lease> buffer;                                 // received, not yet leased
+  std::unordered_map<std::string, Clock::time_point> held;  // receipt -> when its visibility ends
+  std::size_t receiving = 0;                                // ReceiveMessage calls in flight
+  std::size_t receivers_running = 0;
+  std::vector<asio::steady_timer*> waiting_for_room;  // parked receivers, woken by cancelling
+  std::vector<asio::steady_timer*> backing_off;       // receivers sleeping after a failure
+  error_code receive_error;                           // the last receive's failure, until one succeeds
+  bool started = false;
+  bool closing = false;
+
+  std::deque<PendingWrite> deletes;
+  std::deque<PendingWrite> changes;
+  std::size_t writing = 0;
+  std::size_t flushing = 0;  // flush() callers waiting
+  bool linger_armed = false;
+  error_code dropped;        // an outcome given up on since the last flush()
+  asio::steady_timer linger;
+  asio::steady_timer idle;   // cancelled whenever writes go idle or a receiver ends
+  asio::steady_timer heartbeat;
+
+  bool writes_idle() const { return deletes.empty() && changes.empty() && writing == 0; }
+  bool can_receive() const { return buffer.size() + (receiving + 1) * kBatch <= options.prefetch; }
+  int visibility_seconds() const { return static_cast<int>(options.visibility_timeout.count()); }
+};
+
+namespace {
+
+using State = SqsQueue::State;
+
+void wake(std::vector<asio::steady_timer*>& parked) {
+  for (auto* timer : parked) timer->cancel();
+  parked.clear();
+}
+
+asio::awaitable<void> park(std::vector<asio::steady_timer*>& parked, asio::steady_timer& timer,
+                           Clock::time_point until) {
+  timer.expires_at(until);
+  parked.push_back(&timer);
+  error_code ignored;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  std::erase(parked, &timer);
+}
+
+// The idle timer never expires: it only wakes waiters by being cancelled, and it is never re-armed,
+// because re-arming would cancel the other waiters in turn.
+asio::awaitable<void> wait_idle(State& s) {
+  error_code ignored;
+  co_await s.idle.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+void pump(const std::shared_ptr<State>& s, bool force = false);
+
+// Writes one batch of one kind, retrying what failed for reasons that retrying can fix.
+asio::awaitable<void> write_batch(std::shared_ptr<State> s, bool deleting, std::vector<PendingWrite> batch) {
+  std::array<std::string, kBatch> ids = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+  sqs::WriteRetry retry;
+  while (!batch.empty()) {
+    sqs::Outcome<sqs::BatchResult> result = sqs::BatchResult{};
+    if (deleting) {
+      std::vector<sqs::DeleteEntry> entries;
+      for (std::size_t i = 0; i < batch.size(); ++i) entries.push_back({ids[i], batch[i].receipt});
+      result = co_await s->client.delete_message_batch(s->options.queue_url, entries);
+    } else {
+      std::vector<sqs::VisibilityEntry> entries;
+      for (std::size_t i = 0; i < batch.size(); ++i) entries.push_back({ids[i], batch[i].receipt, batch[i].visibility});
+      result = co_await s->client.change_message_visibility_batch(s->options.queue_url, entries);
+    }
+    std::vector<PendingWrite> again;
+    if (!result) {
+      if (result.error().retryable()) again = std::move(batch);
+      else spdlog::warn("SQS refused {} outcomes: {}", batch.size(), result.error().to_string());
+    } else {
+      for (const sqs::BatchFailure& failure : result->failed) {
+        const std::size_t i = failure.id.size() == 1 ? static_cast<std::size_t>(failure.id[0] - '0') : kBatch;
+        if (i >= batch.size()) continue;
+        // Our fault, typically a receipt made stale by an expired visibility: the message is
+        // someone else's now (or gone), and retrying cannot change that.
+        if (failure.sender_fault) {
+          spdlog::debug("SQS refused an outcome: {} {}", failure.code, failure.message);
+          continue;
+        }
+        again.push_back(std::move(batch[i]));
+      }
+    }
+    batch = std::move(again);
+    if (batch.empty()) break;
+    auto pause = retry.next();
+    if (!pause) {
+      spdlog::warn("SQS: giving up on {} {} after {} attempts ({}); those messages come back when their "
+                   "visibility ends", batch.size(), deleting ? "deletions" : "visibility changes", retry.attempts(),
+                   result ? "entries failed" : result.error().to_string());
+      s->dropped = result ? make_error_code(sqs::SqsError::api_error) : result.error().code;
+      break;
+    }
+    asio::steady_timer timer(s->executor, *pause);
+    error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  --s->writing;
+  pump(s);
+  if (s->writes_idle()) s->idle.cancel();
+}
+
+// Starts batch writes while writers are free; holds back a part batch for kLinger unless forced.
+void pump(const std::shared_ptr<State>& s, bool force) {
+  while (s->writing < s->options.writers) {
+    const bool deleting = s->deletes.size() >= s->changes.size();
+    auto& pending = deleting ? s->deletes : s->changes;
+    if (pending.empty()) return;
+    if (pending.size() < kBatch && !force && s->flushing == 0 && !s->closing) {
+      if (!s->linger_armed) {
+        s->linger_armed = true;
+        s->linger.expires_after(kLinger);
+        s->linger.async_wait([s](error_code) {
+          s->linger_armed = false;
+          pump(s, true);
+        });
+      }
+      return;
+    }
+    const std::size_t n = std::min(kBatch, pending.size());
+    std::vector<PendingWrite> batch(std::make_move_iterator(pending.begin()),
+                                    std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(n)));
+    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+    ++s->writing;
+    asio::co_spawn(s->executor, write_batch(s, deleting, std::move(batch)), rethrow);
+  }
+}
+
+void change_visibility(const std::shared_ptr<State>& s, const Lease& lease, int seconds) {
+  s->held.erase(lease.receipt);
+  s->changes.push_back({lease.receipt, seconds});
+  pump(s);
+}
+
+asio::awaitable<void> receive_loop(std::shared_ptr<State> s) {
+  asio::steady_timer timer(s->executor);
+  auto backoff = Clock::duration(kFirstReceiveBackoff);
+  while (!s->closing) {
+    if (!s->can_receive()) {
+      co_await park(s->waiting_for_room, timer, Clock::time_point::max());
+      continue;
+    }
+    ++s->receiving;
+    auto received = co_await s->receive_client.receive_message(s->options.queue_url, kBatch, s->options.wait_seconds,
+                                                               s->visibility_seconds());
+    --s->receiving;
+    if (!received) {
+      if (s->closing) break;
+      if (!s->receive_error) spdlog::warn("SQS: cannot receive messages: {}", received.error().to_string());
+      s->receive_error = received.error().code;
+      co_await park(s->backing_off, timer, Clock::now() + backoff);
+      backoff = std::min<Clock::duration>(backoff * 2, kMaxReceiveBackoff);
+      continue;
+    }
+    if (s->receive_error) spdlog::info("SQS: receiving again");
+    s->receive_error = {};
+    backoff = kFirstReceiveBackoff;
+    const auto visible_again = Clock::now() + s->options.visibility_timeout;
+    for (sqs::Message& message : *received) {
+      if (s->closing) {  // received while shutting down: give it straight back
+        s->changes.push_back({std::move(message.receipt_handle), 0});
+        continue;
+      }
+      s->held.emplace(message.receipt_handle, visible_again);
+      s->buffer.push_back(Lease{.id = std::move(message.message_id),
+                                .body = std::move(message.body),
+                                .attempt = std::max(1u, message.approximate_receive_count),
+                                .shard = 0,
+                                .receipt = std::move(message.receipt_handle)});
+    }
+    pump(s);
+  }
+  --s->receivers_running;
+  s->idle.cancel();
+}
+
+// Extends the visibility of every message held past half of it, a quarter period ahead of need.
+asio::awaitable<void> keep_visible(std::shared_ptr<State> s) {
+  const auto period = std::max<Clock::duration>(s->options.visibility_timeout / 4, 250ms);
+  while (!s->closing) {
+    s->heartbeat.expires_after(period);
+    error_code ignored;
+    co_await s->heartbeat.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    if (s->closing) break;
+    const auto now = Clock::now();
+    std::size_t extended = 0;
+    for (auto& [receipt, deadline] : s->held) {
+      if (deadline - now >= s->options.visibility_timeout / 2) continue;
+      s->changes.push_back({receipt, s->visibility_seconds()});
+      deadline = now + s->options.visibility_timeout;
+      ++extended;
+    }
+    if (extended > 0) {
+      spdlog::debug("SQS: extending the visibility of {} messages held long", extended);
+      pump(s, true);
+    }
+  }
+}
+
+}  // namespace
+
+SqsQueue::SqsQueue(asio::any_io_executor executor, const sqs::ClientOptions& client, SqsQueueOptions options)
+    : state_(std::make_shared<State>(std::move(executor), client, std::move(options))) {}
+
+SqsQueue::~SqsQueue() {
+  // Coroutines still running own the state; tell them to end.
+  state_->closing = true;
+  state_->receive_client.cancel_all();
+  wake(state_->waiting_for_room);
+  wake(state_->backing_off);
+  state_->heartbeat.cancel();
+}
+
+asio::awaitable<error_code> SqsQueue::connect(std::string* why) {
+  const std::array<std::string_view, 1> names = {"VisibilityTimeout"};
+  auto attributes = co_await state_->client.get_queue_attributes(state_->options.queue_url, names);
+  if (attributes) co_return error_code{};
+  if (why) *why = attributes.error().to_string();
+  co_return attributes.error().code;
+}
+
+asio::awaitable<Result<std::vector<Lease>>> SqsQueue::lease(std::size_t max) {
+  auto& s = state_;
+  if (s->closing) co_return make_error_code(Error::shutting_down);
+  if (!s->started) {
+    s->started = true;
+    for (std::size_t i = 0; i < s->options.receivers; ++i) {
+      ++s->receivers_running;
+      asio::co_spawn(s->executor, receive_loop(s), rethrow);
+    }
+    asio::co_spawn(s->executor, keep_visible(s), rethrow);
+  }
+  if (s->buffer.empty() && s->receive_error) co_return s->receive_error;
+  const std::size_t n = std::min(max, s->buffer.size());
+  std::vector<Lease> out(std::make_move_iterator(s->buffer.begin()),
+                         std::make_move_iterator(s->buffer.begin() + static_cast<std::ptrdiff_t>(n)));
+  s->buffer.erase(s->buffer.begin(), s->buffer.begin() + static_cast<std::ptrdiff_t>(n));
+  if (n > 0) wake(s->waiting_for_room);
+  co_return out;
+}
+
+void SqsQueue::acknowledge(const Lease& lease) {
+  state_->held.erase(lease.receipt);
+  state_->deletes.push_back({lease.receipt, -1});
+  pump(state_);
+}
+
+void SqsQueue::release(const Lease& lease) { change_visibility(state_, lease, 0); }
+
+void SqsQueue::retry_later(const Lease& lease, std::chrono::milliseconds delay) {
+  const auto seconds = std::clamp<long long>((delay.count() + 999) / 1000, 0, kMaxVisibilitySeconds);
+  change_visibility(state_, lease, static_cast<int>(seconds));
+}
+
+asio::awaitable<error_code> SqsQueue::flush() {
+  auto s = state_;
+  ++s->flushing;
+  pump(s, true);
+  while (!s->writes_idle()) co_await wait_idle(*s);
+  --s->flushing;
+  co_return std::exchange(s->dropped, {});
+}
+
+asio::awaitable<Result<Backlog>> SqsQueue::backlog() {
+  static constexpr std::array<std::string_view, 3> names = {
+      "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessagesNotVisible"};
+  auto attributes = co_await state_->client.get_queue_attributes(state_->options.queue_url, names);
+  if (!attributes) co_return attributes.error().code;
+  auto count = [&](std::string_view name) -> std::size_t {
+    auto found = attributes->find(std::string(name));
+    if (found == attributes->end()) return 0;
+    std::size_t value = 0;
+    std::from_chars(found->second.data(), found->second.data() + found->second.size(), value);
+    return value;
+  };
+  co_return Backlog{.waiting = count(names[0]) + count(names[1]), .in_flight = count(names[2])};
+}
+
+asio::awaitable<error_code> SqsQueue::shutdown() {
+  auto s = state_;
+  s->closing = true;
+  s->heartbeat.cancel();
+  s->receive_client.cancel_all();
+  wake(s->waiting_for_room);
+  wake(s->backing_off);
+  while (s->receivers_running > 0) co_await wait_idle(*s);
+  for (const Lease& lease : s->buffer) {
+    s->held.erase(lease.receipt);
+    s->changes.push_back({lease.receipt, 0});
+  }
+  s->buffer.clear();
+  co_return co_await flush();
+}
+
+}  // namespace conveyor::queue

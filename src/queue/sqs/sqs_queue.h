@@ -1,0 +1,74 @@
+// SqsQueue: one Amazon SQS queue behind queue::QueueBackend, with the same contract as the Redis
+// backend: a message is deleted only after its delivery, comes back by itself if its worker dies
+// (the visibility timeout is the lease), and keeps one id on every attempt (the SQS MessageId).
+//
+// Receiving: `receivers` long-polling ReceiveMessage loops (10 messages each) fill a prefetch
+// buffer of at most `prefetch` messages, and only while it has room, so a slow partner never
+// makes us hold more than that beyond the dispatcher's own in-flight bound. lease() never waits
+// on the network: it hands out what the buffer holds (possibly nothing), so an empty queue never
+// delays another shard. Receivers start on the first lease() call.
+//
+// Outcomes are recorded at once and written by up to `writers` concurrent batch calls of ten
+// (DeleteMessageBatch; ChangeMessageVisibilityBatch for release, retry_later and extensions).
+// Failed entries that are not our fault, throttling and transport errors are retried with
+// backoff, up to a bounded number of attempts; an outcome that still cannot be written only
+// means its message comes back when its visibility timeout ends (at-least-once, never lost).
+//
+// A message held longer than half its visibility timeout (a long call, a long prefetch wait) has
+// its visibility extended, so a slow delivery is never handed to a second worker meanwhile.
+//
+// shutdown() stops the receivers (cancelling their long polls), makes every prefetched message
+// visible again at once (visibility 0) and flushes. One instance per io_context, used only from
+// it; its coroutines share ownership of its state, so destroying it mid-flight is safe.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "core/error.h"
+#include "queue/queue_backend.h"
+#include "queue/sqs/sqs_client.h"
+
+namespace conveyor::queue {
+
+struct SqsQueueOptions {
+  std::string queue_url;
+  std::chrono::seconds visibility_timeout{30};  // the lease; SQS allows 0 s to 12 h
+  int wait_seconds = 10;                        // ReceiveMessage long poll, 0..20
+  std::size_t receivers = 8;                    // ReceiveMessage calls in flight at once
+  std::size_t prefetch = 200;                   // most messages received but not yet leased
+  std::size_t writers = 8;                      // delete / visibility batches in flight at once
+};
+
+class SqsQueue final : public QueueBackend {
+ public:
+  // Throws std::invalid_argument for unusable options (see sqs::Client, and the ranges above).
+  SqsQueue(boost::asio::any_io_executor executor, const sqs::ClientOptions& client, SqsQueueOptions options);
+  ~SqsQueue() override;
+  SqsQueue(const SqsQueue&) = delete;
+  SqsQueue& operator=(const SqsQueue&) = delete;
+
+  // Checks now that the queue exists and answers, so start-up can report a wrong URL or
+  // credentials. `why` gets the service's reason (never a secret); it must outlive the call.
+  boost::asio::awaitable<error_code> connect(std::string* why = nullptr);
+
+  boost::asio::awaitable<Result<std::vector<Lease>>> lease(std::size_t max) override;
+  void acknowledge(const Lease& lease) override;
+  void release(const Lease& lease) override;
+  void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
+  boost::asio::awaitable<error_code> flush() override;
+  boost::asio::awaitable<Result<Backlog>> backlog() override;
+  boost::asio::awaitable<error_code> shutdown() override;
+
+  struct State;
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace conveyor::queue

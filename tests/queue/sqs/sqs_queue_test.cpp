@@ -1,0 +1,247 @@
+// The SQS backend and producer against fauxqs, a real SQS emulator on 127.0.0.1: leases and their
+// outcomes, visibility as the lease (expiry, extension, release on shutdown), the prefetch bound,
+// backlog, and publishing in batches with the queue's size limit.
+#include "queue/sqs/sqs_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <chrono>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "queue/sqs/sqs_producer.h"
+#include "support/coroutine.h"
+#include "support/sqs_emulator.h"
+
+namespace {
+
+namespace asio = boost::asio;
+using conveyor::error_code;
+using conveyor::queue::Lease;
+using conveyor::queue::SqsProducer;
+using conveyor::queue::SqsQueue;
+using conveyor::queue::SqsQueueOptions;
+using conveyor::testing::run_coroutine;
+using conveyor::testing::SqsEmulator;
+using namespace std::chrono_literals;
+
+asio::awaitable<void> pause(std::chrono::milliseconds duration) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, duration);
+  error_code ignored;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
+// Leases until `want` messages arrived or `limit` passed (receivers fill the buffer in the background).
+asio::awaitable<std::vector<Lease>> lease_at_least(SqsQueue& queue, std::size_t want,
+                                                   std::chrono::milliseconds limit = 10s) {
+  std::vector<Lease> leased;
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (leased.size() < want && std::chrono::steady_clock::now() < deadline) {
+    auto batch = co_await queue.lease(want - leased.size());
+    if (batch) {
+      for (auto& lease : *batch) leased.push_back(std::move(lease));
+    }
+    if (leased.size() < want) co_await pause(10ms);
+  }
+  co_return leased;
+}
+
+class SqsQueueTest : public ::testing::Test {
+ protected:
+  SqsQueueOptions options(const std::string& url, std::chrono::seconds visibility = 30s) {
+    return SqsQueueOptions{.queue_url = url, .visibility_timeout = visibility, .wait_seconds = 1, .receivers = 2,
+                           .prefetch = 20, .writers = 2};
+  }
+
+  // Publishes `n` bodies "m0".."m<n-1>" through the producer under test.
+  void publish(const std::string& url, std::size_t n) {
+    asio::io_context io;
+    SqsProducer producer(io.get_executor(), emulator_.client_options(), url, 4);
+    std::vector<std::string> bodies;
+    for (std::size_t i = 0; i < n; ++i) bodies.push_back("m" + std::to_string(i));
+    const std::vector<std::string_view> views(bodies.begin(), bodies.end());
+    run_coroutine(io, [&]() -> asio::awaitable<void> { EXPECT_FALSE(co_await producer.publish(views)); });
+  }
+
+  SqsEmulator emulator_;
+};
+
+TEST_F(SqsQueueTest, AcknowledgedMessagesAreDeletedAndEachKeepsItsMessageId) {
+  const std::string url = emulator_.create_queue("ack");
+  publish(url, 25);
+  EXPECT_EQ(emulator_.messages_in(url), 25u);
+
+  asio::io_context io;
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), options(url));
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    CO_ASSERT(!co_await queue.connect());
+    auto leased = co_await lease_at_least(queue, 25);
+    CO_ASSERT(leased.size() == 25u);
+    std::set<std::string> bodies, ids;
+    for (const Lease& lease : leased) {
+      bodies.insert(lease.body);
+      ids.insert(lease.id);
+      EXPECT_EQ(lease.attempt, 1u);
+      EXPECT_FALSE(lease.receipt.empty());
+      queue.acknowledge(lease);
+    }
+    EXPECT_EQ(bodies.size(), 25u);
+    EXPECT_EQ(ids.size(), 25u);
+    EXPECT_FALSE(co_await queue.flush());
+    auto backlog = co_await queue.backlog();
+    CO_ASSERT(backlog);
+    EXPECT_TRUE(backlog->empty());
+    EXPECT_FALSE(co_await queue.shutdown());
+  });
+  EXPECT_EQ(emulator_.messages_in(url), 0u);
+}
+
+TEST_F(SqsQueueTest, ReleasedMessagesComeBackAtOnceWithTheSameIdAndTheNextAttempt) {
+  const std::string url = emulator_.create_queue("release");
+  publish(url, 3);
+  asio::io_context io;
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), options(url));
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto first = co_await lease_at_least(queue, 3);
+    CO_ASSERT(first.size() == 3u);
+    std::set<std::string> ids;
+    for (const Lease& lease : first) {
+      ids.insert(lease.id);
+      queue.release(lease);
+    }
+    EXPECT_FALSE(co_await queue.flush());
+    auto again = co_await lease_at_least(queue, 3);
+    CO_ASSERT(again.size() == 3u);
+    for (const Lease& lease : again) {
+      EXPECT_TRUE(ids.contains(lease.id)) << lease.id;
+      EXPECT_EQ(lease.attempt, 2u);
+      queue.acknowledge(lease);
+    }
+    EXPECT_FALSE(co_await queue.shutdown());
+  });
+  EXPECT_EQ(emulator_.messages_in(url), 0u);
+}
+
+TEST_F(SqsQueueTest, RetryLaterHidesTheMessageForTheDelay) {
+  const std::string url = emulator_.create_queue("retry");
+  publish(url, 1);
+  asio::io_context io;
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), options(url));
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto first = co_await lease_at_least(queue, 1);
+    CO_ASSERT(first.size() == 1u);
+    const auto retried_at = std::chrono::steady_clock::now();
+    queue.retry_later(first[0], 2s);
+    EXPECT_FALSE(co_await queue.flush());
+    auto again = co_await lease_at_least(queue, 1, 10s);
+    CO_ASSERT(again.size() == 1u);
+    EXPECT_GE(std::chrono::steady_clock::now() - retried_at, 1900ms);
+    EXPECT_EQ(again[0].id, first[0].id);
+    queue.acknowledge(again[0]);
+    EXPECT_FALSE(co_await queue.shutdown());
+  });
+}
+
+// A worker that dies holding leases: its messages return to another worker once their visibility ends.
+TEST_F(SqsQueueTest, AnAbandonedLeaseReturnsToAnotherWorkerAfterItsVisibility) {
+  const std::string url = emulator_.create_queue("abandon");
+  publish(url, 5);
+  asio::io_context io;
+  std::set<std::string> taken;
+  {
+    auto dying = std::make_unique<SqsQueue>(io.get_executor(), emulator_.client_options(), options(url, 2s));
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+      for (const Lease& lease : co_await lease_at_least(*dying, 5)) taken.insert(lease.id);
+    });
+    dying.reset();  // no release, no shutdown: as if killed
+  }
+  ASSERT_EQ(taken.size(), 5u);
+  SqsQueue survivor(io.get_executor(), emulator_.client_options(), options(url));
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto back = co_await lease_at_least(survivor, 5, 15s);
+    CO_ASSERT(back.size() == 5u);
+    for (const Lease& lease : back) {
+      EXPECT_TRUE(taken.contains(lease.id));
+      EXPECT_GE(lease.attempt, 2u);
+      survivor.acknowledge(lease);
+    }
+    EXPECT_FALSE(co_await survivor.shutdown());
+  });
+  EXPECT_EQ(emulator_.messages_in(url), 0u);
+}
+
+// A delivery that outlives the visibility timeout keeps its message: nobody else receives it.
+TEST_F(SqsQueueTest, ALongHeldLeaseHasItsVisibilityExtended) {
+  const std::string url = emulator_.create_queue("extend");
+  publish(url, 1);
+  asio::io_context io;
+  SqsQueue holder(io.get_executor(), emulator_.client_options(), options(url, 2s));
+  SqsQueue other(io.get_executor(), emulator_.client_options(), options(url, 2s));
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto held = co_await lease_at_least(holder, 1);
+    CO_ASSERT(held.size() == 1u);
+    // Three visibility timeouts long, the other worker polling all along.
+    auto stolen = co_await lease_at_least(other, 1, 6s);
+    EXPECT_TRUE(stolen.empty());
+    holder.acknowledge(held[0]);
+    EXPECT_FALSE(co_await holder.shutdown());
+    EXPECT_FALSE(co_await other.shutdown());
+  });
+  EXPECT_EQ(emulator_.messages_in(url), 0u);
+}
+
+// Receivers never hold more than the prefetch bound, and shutdown gives it all back at once.
+TEST_F(SqsQueueTest, PrefetchIsBoundedAndShutdownMakesItVisibleAgain) {
+  const std::string url = emulator_.create_queue("prefetch");
+  publish(url, 100);
+  asio::io_context io;
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), options(url));
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto leased = co_await lease_at_least(queue, 1);
+    CO_ASSERT(leased.size() == 1u);
+    co_await pause(500ms);  // receivers fill what room there is
+    auto backlog = co_await queue.backlog();
+    CO_ASSERT(backlog);
+    EXPECT_LE(backlog->in_flight, 1u + 20u);  // the lease and at most `prefetch`
+    EXPECT_GE(backlog->in_flight, 11u);       // and they did prefetch
+    queue.acknowledge(leased[0]);
+    EXPECT_FALSE(co_await queue.shutdown());
+    backlog = co_await queue.backlog();
+    CO_ASSERT(backlog);
+    EXPECT_EQ(backlog->in_flight, 0u);
+    EXPECT_EQ(backlog->waiting, 99u);
+  });
+}
+
+TEST_F(SqsQueueTest, AMissingQueueIsReportedByNameAtConnect) {
+  const std::string url = emulator_.create_queue("exists");
+  const std::string missing = url.substr(0, url.rfind('/') + 1) + "no-such-queue";
+  asio::io_context io;
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), options(missing));
+  SqsProducer producer(io.get_executor(), emulator_.client_options(), missing);
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    std::string why;
+    EXPECT_TRUE(co_await queue.connect(&why));
+    EXPECT_NE(why.find("QueueDoesNotExist"), std::string::npos) << why;
+    why.clear();
+    EXPECT_TRUE(co_await producer.connect(&why));
+    EXPECT_NE(why.find("QueueDoesNotExist"), std::string::npos) << why;
+    EXPECT_EQ(why.find(SqsEmulator::credentials().secret_access_key), std::string::npos);
+  });
+}
+
+TEST_F(SqsQueueTest, TheProducerReadsTheQueuesSizeLimit) {
+  const std::string url = emulator_.create_queue("small", {{"MaximumMessageSize", "1024"}});
+  asio::io_context io;
+  SqsProducer producer(io.get_executor(), emulator_.client_options(), url);
+  EXPECT_EQ(producer.max_message_bytes(), 262'144u);  // SQS's default, before it knows
+  run_coroutine(io, [&]() -> asio::awaitable<void> { EXPECT_FALSE(co_await producer.connect()); });
+  EXPECT_EQ(producer.max_message_bytes(), 1024u);
+}
+
+}  // namespace
