@@ -72,9 +72,12 @@ int run(int argc, char** argv) {
   // work
   auto* work = app.add_subcommand("work", "Lease messages from the queue and POST each to TARGET_URL");
   WorkOptions work_options;
-  key_option(work, "--channel", "CHANNEL_NAME", flags, "Queue (Redis list) to read");
-  key_option(work, "--shards", "SHARDS", flags, "Read <channel>:0 .. <channel>:N-1");
+  key_option(work, "--queue", "QUEUE", flags, "REDIS or SQS");
+  key_option(work, "--channel", "CHANNEL_NAME", flags, "Queue to read (Redis list or SQS queue name)");
+  key_option(work, "--shards", "SHARDS", flags, "Read <channel>:0 .. <channel>:N-1 (SQS: <channel>-0 ..)");
   key_option(work, "--redis-url", "REDIS_URL", flags, "Redis server");
+  key_option(work, "--sqs-queue-url", "SQS_QUEUE_URL", flags, "SQS queue URL(s), comma-separated");
+  key_option(work, "--sqs-endpoint", "SQS_ENDPOINT", flags, "SQS endpoint (emulator, VPC endpoint)");
   key_option(work, "--target-url", "TARGET_URL", flags, "Partner endpoint");
   key_option(work, "--concurrency", "CONCURRENCY", flags, "Partner calls in flight per process");
   key_option(work, "--threads", "THREADS", flags, "Event-loop threads (0: one per core)");
@@ -89,11 +92,14 @@ int run(int argc, char** argv) {
   // publish
   auto* publish = app.add_subcommand("publish", "Put messages on the queue, as legacy producers do");
   PublishCommandOptions publish_options;
-  key_option(publish, "--channel", "CHANNEL_NAME", flags, "Queue (Redis list) to write");
-  key_option(publish, "--shards", "SHARDS", flags, "Spread over <channel>:0 .. <channel>:N-1");
+  key_option(publish, "--queue", "QUEUE", flags, "REDIS or SQS");
+  key_option(publish, "--channel", "CHANNEL_NAME", flags, "Queue to write (Redis list or SQS queue name)");
+  key_option(publish, "--shards", "SHARDS", flags, "Spread over <channel>:0 .. <channel>:N-1 (SQS: <channel>-0 ..)");
   key_option(publish, "--shard-key", "SHARD_KEY", flags, "JSON field that picks the shard (default: round-robin)");
   key_option(publish, "--redis-url", "REDIS_URL", flags, "Redis server");
-  key_option(publish, "--batch", "PUBLISH_BATCH", flags, "Messages per RPUSH");
+  key_option(publish, "--sqs-queue-url", "SQS_QUEUE_URL", flags, "SQS queue URL(s), comma-separated");
+  key_option(publish, "--sqs-endpoint", "SQS_ENDPOINT", flags, "SQS endpoint (emulator, VPC endpoint)");
+  key_option(publish, "--batch", "PUBLISH_BATCH", flags, "Messages per write (Redis: one RPUSH; SQS: ten per call)");
   auto* count = publish->add_option("--count", publish_options.count, "Generate this many test messages");
   auto* input = publish->add_option("--input", publish_options.input,
                                     "Publish one JSON object per line of this file ('-': stdin)");

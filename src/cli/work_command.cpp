@@ -16,16 +16,13 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "cli/endpoints.h"
+#include "cli/queues.h"
 #include "cli/http_partner.h"
 #include "config/config_error.h"
 #include "core/limits.h"
 #include "dispatch/dispatcher.h"
 #include "http/client.h"
 #include "metrics/run_report.h"
-#include "queue/redis/redis_queue.h"
-#include "queue/sharded_queue.h"
-#include "queue/shards.h"
 
 namespace conveyor::cli {
 namespace asio = boost::asio;
@@ -33,7 +30,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr auto kProgressEvery = std::chrono::seconds(5);
-// Sockets the process needs besides partner connections: Redis, logs, slack.
+// Sockets the process needs besides partner and queue connections: logs, slack.
 constexpr std::size_t kSpareFiles = 64;
 
 // One share-nothing lane: everything here lives on `io` and its thread.
@@ -73,12 +70,11 @@ void write_report(const metrics::RunReport& report, const std::string& path) {
 }  // namespace
 
 int run_work(const config::Settings& settings, const WorkOptions& options) {
-  if (settings.queue != config::QueueKind::redis) {
-    throw config::ConfigError("QUEUE: SQS is not supported by this build yet; use REDIS");
-  }
-  const redis::Endpoint endpoint = redis_endpoint(settings);
+  const QueueLayout layout = resolve_queues(settings);
   const std::size_t files = raise_open_files_limit();
-  if (settings.concurrency + kSpareFiles > files) {
+  const std::size_t queue_sockets =
+      settings.threads * queue_sockets_per_lane(layout, settings, settings.concurrency / settings.threads + 1);
+  if (settings.concurrency + queue_sockets + kSpareFiles > files) {
     throw config::ConfigError(fmt::format("CONCURRENCY: {} partner connections need more open files than the limit ({})",
                                           settings.concurrency, files));
   }
@@ -93,16 +89,7 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
     } catch (const std::exception& e) {
       throw config::ConfigError(fmt::format("TARGET_URL: {}", e.what()));
     }
-    std::vector<std::unique_ptr<queue::QueueBackend>> shards;
-    for (const auto& name : queue::shard_names(settings.channel, settings.shards)) {
-      shards.push_back(std::make_unique<queue::RedisQueue>(lane->io.get_executor(), endpoint, name,
-                                                           settings.lease_timeout, settings.connect_timeout));
-    }
-    if (shards.size() == 1) {
-      lane->queue = std::move(shards.front());
-    } else {
-      lane->queue = std::make_unique<queue::ShardedQueue>(std::move(shards), settings.idle_poll);
-    }
+    lane->queue = make_lane_queue(lane->io.get_executor(), layout, settings, share);
     lane->partner = std::make_unique<HttpPartner>(*lane->client);
     lane->dispatcher = std::make_unique<dispatch::Dispatcher>(
         lane->io.get_executor(), *lane->queue, *lane->partner,
@@ -113,8 +100,7 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
     lanes.push_back(std::move(lane));
   }
 
-  spdlog::info("working {} ({} shards) at {} -> {}: {} lanes, {} in flight, lease {}", settings.channel,
-               settings.shards, endpoint.to_string(),
+  spdlog::info("working {} -> {}: {} lanes, {} in flight, lease {}", layout.describe(),
                lanes.front()->client->target().to_string(), lanes.size(), settings.concurrency,
                format_duration(settings.lease_timeout));
 

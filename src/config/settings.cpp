@@ -14,11 +14,20 @@ namespace {
 
 constexpr std::array kKeys = {
     KeySpec{"QUEUE", "REDIS", "Queue backend: REDIS or SQS (case-insensitive)."},
-    KeySpec{"CHANNEL_NAME", "", "Name of the Redis list producers RPUSH to (required)."},
-    KeySpec{"SHARDS", "1", "Shards of the channel: 1 is the channel itself; N > 1 is <channel>:0 .. <channel>:N-1."},
+    KeySpec{"CHANNEL_NAME", "", "The Redis list producers RPUSH to, or the SQS queue's name (required, unless SQS_QUEUE_URL is set)."},
+    KeySpec{"SHARDS", "1", "Shards of the channel: 1 is the channel itself; N > 1 is <channel>:0 .. <channel>:N-1 on Redis, <channel>-0 .. <channel>-N-1 on SQS."},
     KeySpec{"SHARD_KEY", "", "JSON field whose value picks a published message's shard (same value, same shard, in order); empty: round-robin."},
     KeySpec{"REDIS_URL", "redis://127.0.0.1:6379/0",
             "redis://[[user]:password@]host[:port][/db]; rediss:// for TLS."},
+    KeySpec{"SQS_QUEUE_URL", "", "SQS queue URL, or comma-separated URLs (one per shard); skips the GetQueueUrl lookup of CHANNEL_NAME."},
+    KeySpec{"SQS_ENDPOINT", "", "http(s)://host[:port] every SQS call goes to (an emulator, a VPC endpoint); default: the queue URL's origin, else https://sqs.<region>.amazonaws.com."},
+    KeySpec{"AWS_REGION", "", "AWS region of the SQS queue (required with QUEUE=SQS, or AWS_DEFAULT_REGION)."},
+    KeySpec{"AWS_DEFAULT_REGION", "", "Region used when AWS_REGION is not set."},
+    KeySpec{"AWS_ACCESS_KEY_ID", "", "AWS access key id that signs SQS requests (required with QUEUE=SQS)."},
+    KeySpec{"AWS_SECRET_ACCESS_KEY", "", "AWS secret access key (required with QUEUE=SQS; secret, never logged).", true},
+    KeySpec{"AWS_SESSION_TOKEN", "", "Session token of temporary AWS credentials (secret, never logged).", true},
+    KeySpec{"SQS_WAIT_TIME", "10s", "ReceiveMessage long-poll wait, 0s to 20s."},
+    KeySpec{"SQS_RECEIVERS", "0", "ReceiveMessage calls in flight per thread and shard; 0 = sized from CONCURRENCY."},
     KeySpec{"TARGET_URL", "", "Partner endpoint each message is POSTed to (http:// or https://; required by work)."},
     KeySpec{"CONCURRENCY", "1000", "Partner requests in flight per process, shared over the threads."},
     KeySpec{"THREADS", "0", "Event-loop threads, each with its own connections; 0 = one per core."},
@@ -27,7 +36,7 @@ constexpr std::array kKeys = {
     KeySpec{"REQUEST_TIMEOUT", "10s", "Deadline for one partner call, connect included; must be below LEASE_TIMEOUT."},
     KeySpec{"SHUTDOWN_TIMEOUT", "10s", "On SIGINT/SIGTERM, how long to let in-flight calls finish before giving them back."},
     KeySpec{"FETCH_BATCH", "500", "Most messages leased in one round trip."},
-    KeySpec{"PUBLISH_BATCH", "1000", "Messages per RPUSH when publishing."},
+    KeySpec{"PUBLISH_BATCH", "1000", "Messages per write when publishing: one RPUSH on Redis; on SQS, sent ten per SendMessageBatch call."},
     KeySpec{"IDLE_POLL", "100ms", "Longest wait between fetches while the queue is empty."},
     KeySpec{"PARTNER_CA_FILE", "", "PEM file of CAs to trust for an https:// TARGET_URL (default: the system's)."},
     KeySpec{"PARTNER_TLS_VERIFY", "true", "Verify the partner's TLS certificate (true/false)."},
@@ -81,6 +90,32 @@ class Resolver {
   const Layers& layers_;
 };
 
+// What QUEUE=SQS needs beyond the common keys; checked only then, so Redis users never see it.
+void check_sqs(const Settings& s, const Resolver& r) {
+  if (s.aws_region.empty()) throw ConfigError("AWS_REGION: required with QUEUE=SQS (or AWS_DEFAULT_REGION)");
+  if (s.aws_access_key_id.empty()) throw ConfigError("AWS_ACCESS_KEY_ID: required with QUEUE=SQS");
+  if (s.aws_secret_access_key.empty()) throw ConfigError("AWS_SECRET_ACCESS_KEY: required with QUEUE=SQS");
+  if (s.sqs_wait_time.count() < 0 || s.sqs_wait_time > std::chrono::seconds(20)) {
+    throw ConfigError(fmt::format("SQS_WAIT_TIME: must be from 0s to 20s, got '{}'", r.string("SQS_WAIT_TIME")));
+  }
+  if (s.lease_timeout < std::chrono::seconds(1) || s.lease_timeout > std::chrono::hours(12)) {
+    throw ConfigError(fmt::format("LEASE_TIMEOUT: an SQS visibility timeout must be from 1s to 12h, got '{}'",
+                                  r.string("LEASE_TIMEOUT")));
+  }
+  for (const auto& url : s.sqs_queue_urls) {
+    if (!url.starts_with("https://") && !url.starts_with("http://")) {
+      throw ConfigError(fmt::format("SQS_QUEUE_URL: not an http(s):// queue URL: '{}'", url));
+    }
+  }
+  if (s.sqs_queue_urls.size() > 1 && r.text("SHARDS") != "1" && s.shards != s.sqs_queue_urls.size()) {
+    throw ConfigError(fmt::format("SHARDS: {} disagrees with the {} queue URLs of SQS_QUEUE_URL", s.shards,
+                                  s.sqs_queue_urls.size()));
+  }
+  if (!s.sqs_endpoint.empty() && !s.sqs_endpoint.starts_with("https://") && !s.sqs_endpoint.starts_with("http://")) {
+    throw ConfigError(fmt::format("SQS_ENDPOINT: expected http(s)://host[:port], got '{}'", s.sqs_endpoint));
+  }
+}
+
 std::string upper(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::toupper(c); });
   return s;
@@ -104,17 +139,34 @@ KeyValues known_environment(char** environ) {
   return out;
 }
 
+std::vector<std::string> split_urls(std::string_view list) {
+  std::vector<std::string> urls;
+  while (!list.empty()) {
+    const auto comma = list.find(',');
+    std::string_view item = list.substr(0, comma);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (!item.empty()) urls.emplace_back(item);
+    if (comma == std::string_view::npos) break;
+    list.remove_prefix(comma + 1);
+  }
+  return urls;
+}
+
 Settings load_settings(const Layers& layers, std::span<const std::string_view> required) {
   const Resolver r(layers);
-  for (auto key : required) {
-    if (r.string(key).empty()) throw ConfigError(fmt::format("{}: required but not set", key));
-  }
-
   Settings s;
   const std::string queue = upper(r.string("QUEUE"));
   if (queue == "REDIS") s.queue = QueueKind::redis;
   else if (queue == "SQS") s.queue = QueueKind::sqs;
   else throw ConfigError(fmt::format("QUEUE: expected REDIS or SQS, got '{}'", r.string("QUEUE")));
+  s.sqs_queue_urls = split_urls(r.string("SQS_QUEUE_URL"));
+
+  for (auto key : required) {
+    // On SQS, queue URLs name the queues as well as a CHANNEL_NAME would.
+    if (key == "CHANNEL_NAME" && s.queue == QueueKind::sqs && !s.sqs_queue_urls.empty()) continue;
+    if (r.string(key).empty()) throw ConfigError(fmt::format("{}: required but not set", key));
+  }
 
   s.channel = r.string("CHANNEL_NAME");
   s.shards = r.count("SHARDS", 1, 1024);
@@ -136,6 +188,18 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.partner_tls_verify = r.flag("PARTNER_TLS_VERIFY");
   s.partner_authorization = r.string("PARTNER_AUTHORIZATION");
   s.log_level = r.string("LOG_LEVEL");
+  s.sqs_endpoint = r.string("SQS_ENDPOINT");
+  s.aws_region = r.string("AWS_REGION");
+  if (s.aws_region.empty()) s.aws_region = r.string("AWS_DEFAULT_REGION");
+  s.aws_access_key_id = r.string("AWS_ACCESS_KEY_ID");
+  s.aws_secret_access_key = r.string("AWS_SECRET_ACCESS_KEY");
+  s.aws_session_token = r.string("AWS_SESSION_TOKEN");
+  s.sqs_wait_time = r.duration("SQS_WAIT_TIME");
+  s.sqs_receivers = r.count("SQS_RECEIVERS", 0, 1024);
+  if (s.queue == QueueKind::sqs) {
+    check_sqs(s, r);
+    if (s.sqs_queue_urls.size() > 1) s.shards = s.sqs_queue_urls.size();
+  }
 
   for (auto [key, d] : {std::pair{"LEASE_TIMEOUT", s.lease_timeout}, {"CONNECT_TIMEOUT", s.connect_timeout},
                         {"REQUEST_TIMEOUT", s.request_timeout}}) {

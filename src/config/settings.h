@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "config/env_file.h"
 #include "core/duration.h"
@@ -21,8 +22,8 @@ enum class QueueKind { redis, sqs };
 
 struct Settings {
   QueueKind queue = QueueKind::redis;
-  std::string channel;        // CHANNEL_NAME: the Redis list producers RPUSH to
-  std::size_t shards = 1;     // SHARDS: 1 = the channel itself; N = "<channel>:0".."<channel>:N-1"
+  std::string channel;        // CHANNEL_NAME: the Redis list producers RPUSH to, or the SQS queue name
+  std::size_t shards = 1;     // SHARDS: 1 = the channel itself; N = "<channel>:0".."<channel>:N-1" (SQS: '-')
   std::string shard_key;      // SHARD_KEY: JSON field whose value picks a message's shard
   std::string redis_url;      // REDIS_URL: checked by the Redis layer's parser at start
   std::string target_url;     // TARGET_URL: the partner endpoint messages are POSTed to
@@ -39,6 +40,16 @@ struct Settings {
   bool partner_tls_verify = true;
   std::string partner_authorization;  // secret: never logged
   std::string log_level = "info";
+
+  // QUEUE=SQS only.
+  std::vector<std::string> sqs_queue_urls;  // SQS_QUEUE_URL, split at commas; empty: look up CHANNEL_NAME
+  std::string sqs_endpoint;                 // empty: from the queue URL or the region
+  std::string aws_region;                   // AWS_REGION, else AWS_DEFAULT_REGION
+  std::string aws_access_key_id;
+  std::string aws_secret_access_key;  // secret: never logged
+  std::string aws_session_token;      // secret: never logged
+  Duration sqs_wait_time{10'000};
+  std::size_t sqs_receivers = 0;  // per lane and shard; 0: sized from the concurrency
 };
 
 // One documented key: its name, default (as text) and meaning.

@@ -24,6 +24,13 @@ std::string error_of(const Layers& layers, std::span<const std::string_view> req
   return "no error";
 }
 
+::testing::AssertionResult fails_with(const Layers& layers, std::string_view prefix,
+                                      std::span<const std::string_view> required = {}) {
+  const std::string error = error_of(layers, required);
+  if (error.starts_with(prefix)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "error was: " << error;
+}
+
 TEST(Settings, DefaultsApplyWhenNothingIsSet) {
   const Settings s = load_settings({});
   EXPECT_EQ(s.queue, QueueKind::redis);
@@ -46,9 +53,15 @@ TEST(Settings, LaterLayersWin) {
   EXPECT_EQ(s.threads, 3u);                  // file beats default
 }
 
+// The keys QUEUE=SQS cannot do without.
+KeyValues sqs_keys(std::string queue = "SQS") {
+  return {{"QUEUE", queue}, {"AWS_REGION", "eu-west-1"}, {"AWS_ACCESS_KEY_ID", "AKID"},
+          {"AWS_SECRET_ACCESS_KEY", "very-secret-key"}};
+}
+
 TEST(Settings, QueueIsCaseInsensitive) {
   Layers layers;
-  layers.env_file = {{"QUEUE", "sqs"}};
+  layers.env_file = sqs_keys("sqs");
   EXPECT_EQ(load_settings(layers).queue, QueueKind::sqs);
   layers.env_file = {{"QUEUE", "Redis"}};
   EXPECT_EQ(load_settings(layers).queue, QueueKind::redis);
@@ -139,6 +152,65 @@ TEST(EnvExample, DocumentsEveryKnownKey) {
   for (const auto& key : known_keys()) {
     EXPECT_NE(text.str().find(std::string(key.name) + "="), std::string::npos) << key.name << " is not in .env.example";
   }
+}
+
+TEST(SqsSettings, RegionAndCredentialsAreRequiredOnlyWithSqs) {
+  Layers layers;
+  EXPECT_NO_THROW(load_settings(layers));  // Redis needs none of them
+  for (const char* key : {"AWS_REGION", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}) {
+    layers.env_file = sqs_keys();
+    layers.env_file.erase(key);
+    try {
+      load_settings(layers);
+      ADD_FAILURE() << key << " was not required";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(key, 0), 0u) << e.what();
+    }
+  }
+  layers.env_file = sqs_keys();
+  layers.env_file.erase("AWS_REGION");
+  layers.environment = {{"AWS_DEFAULT_REGION", "us-west-2"}};
+  EXPECT_EQ(load_settings(layers).aws_region, "us-west-2");
+  layers.environment = {{"AWS_DEFAULT_REGION", "us-west-2"}, {"AWS_REGION", "ap-south-1"}};
+  EXPECT_EQ(load_settings(layers).aws_region, "ap-south-1");
+}
+
+TEST(SqsSettings, QueueUrlsNameTheShardsAndReplaceTheChannel) {
+  Layers layers;
+  layers.env_file = sqs_keys();
+  layers.env_file["SQS_QUEUE_URL"] = "https://sqs.eu-west-1.amazonaws.com/1/a, https://sqs.eu-west-1.amazonaws.com/1/b";
+  static constexpr std::string_view required[] = {"CHANNEL_NAME"};
+  const Settings settings = load_settings(layers, required);
+  EXPECT_EQ(settings.sqs_queue_urls,
+            (std::vector<std::string>{"https://sqs.eu-west-1.amazonaws.com/1/a", "https://sqs.eu-west-1.amazonaws.com/1/b"}));
+  EXPECT_EQ(settings.shards, 2u);
+
+  layers.flags = {{"SHARDS", "3"}};
+  EXPECT_TRUE(fails_with(layers, "SHARDS: 3 disagrees"));
+  layers.flags = {{"SQS_QUEUE_URL", "sqs.eu-west-1.amazonaws.com/1/a"}};
+  EXPECT_TRUE(fails_with(layers, "SQS_QUEUE_URL: not an http(s)://"));
+  layers.flags.clear();
+  layers.env_file.erase("SQS_QUEUE_URL");
+  EXPECT_TRUE(fails_with(layers, "CHANNEL_NAME: required", required));
+}
+
+TEST(SqsSettings, BoundsAreTheServicesAndErrorsShowNoSecret) {
+  Layers layers;
+  layers.env_file = sqs_keys();
+  layers.flags = {{"SQS_WAIT_TIME", "21s"}};
+  EXPECT_TRUE(fails_with(layers, "SQS_WAIT_TIME: must be from 0s to 20s"));
+  layers.flags = {{"LEASE_TIMEOUT", "13h"}, {"REQUEST_TIMEOUT", "10s"}};
+  EXPECT_TRUE(fails_with(layers, "LEASE_TIMEOUT: an SQS visibility timeout"));
+  layers.flags = {{"SQS_ENDPOINT", "localhost:4566"}};
+  try {
+    load_settings(layers);
+    ADD_FAILURE() << "a bad SQS_ENDPOINT was accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind("SQS_ENDPOINT:", 0), 0u);
+    EXPECT_EQ(std::string(e.what()).find("very-secret-key"), std::string::npos);
+  }
+  layers.flags = {{"SQS_RECEIVERS", "many"}};
+  EXPECT_TRUE(fails_with(layers, "SQS_RECEIVERS: expected a whole number"));
 }
 
 }  // namespace

@@ -1,0 +1,188 @@
+#include "cli/queues.h"
+
+#include <algorithm>
+#include <array>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_future.hpp>
+#include <fmt/format.h>
+
+#include "config/config_error.h"
+#include "http/target.h"
+#include "queue/redis/redis_producer.h"
+#include "queue/redis/redis_queue.h"
+#include "queue/sharded_producer.h"
+#include "queue/sharded_queue.h"
+#include "queue/shards.h"
+#include "queue/sqs/sqs_producer.h"
+#include "queue/sqs/sqs_queue.h"
+#include "redis/connection.h"
+
+namespace conveyor::cli {
+namespace asio = boost::asio;
+
+namespace {
+
+// How many messages one ReceiveMessage loop keeps up with: a call returns ten in a few
+// milliseconds, so one receiver per 250 concurrent deliveries (1 s calls) leaves headroom.
+constexpr std::size_t kDeliveriesPerReceiver = 250;
+constexpr std::size_t kMaxReceivers = 64;
+
+redis::Endpoint redis_endpoint(const config::Settings& settings) {
+  std::string why;
+  auto endpoint = redis::parse_endpoint(settings.redis_url, &why);
+  if (!endpoint) {
+    // The URL may hold a password: name the problem, not the value.
+    throw config::ConfigError(fmt::format("REDIS_URL: {}", why.empty() ? "not a redis:// or rediss:// URL" : why));
+  }
+  return *endpoint;
+}
+
+// scheme://host[:port] of a URL, for the endpoint a queue URL implies.
+std::string origin_of(const std::string& url, const char* key) {
+  std::string why;
+  auto target = http::parse_target(url, &why);
+  if (!target) throw config::ConfigError(fmt::format("{}: {} ('{}')", key, why, url));
+  return fmt::format("{}://{}", target->tls ? "https" : "http", target->host_header);
+}
+
+// Runs one SQS call to its end at start-up, on a private io_context.
+template <class Call>
+auto call_once(const sqs::ClientOptions& options, Call call) {
+  asio::io_context io;
+  sqs::Client client(io.get_executor(), options);
+  auto future = asio::co_spawn(io, call(client), asio::use_future);
+  io.run();
+  return future.get();
+}
+
+std::size_t receivers_per_shard(const QueueLayout& layout, const config::Settings& settings,
+                                std::size_t concurrency) {
+  if (settings.sqs_receivers > 0) return settings.sqs_receivers;
+  const std::size_t lane = (concurrency + kDeliveriesPerReceiver - 1) / kDeliveriesPerReceiver;
+  return std::clamp<std::size_t>((lane + layout.shards.size() - 1) / layout.shards.size(), 1, kMaxReceivers);
+}
+
+QueueLayout resolve_sqs(const config::Settings& settings) {
+  QueueLayout layout;
+  layout.kind = config::QueueKind::sqs;
+  sqs::ClientOptions& options = layout.sqs;
+  options.region = settings.aws_region;
+  options.credentials = {settings.aws_access_key_id, settings.aws_secret_access_key, settings.aws_session_token};
+  options.connect_timeout = settings.connect_timeout;
+  if (!settings.sqs_endpoint.empty()) {
+    options.endpoint = settings.sqs_endpoint;
+    origin_of(options.endpoint, "SQS_ENDPOINT");  // validates it
+  } else if (!settings.sqs_queue_urls.empty()) {
+    options.endpoint = origin_of(settings.sqs_queue_urls.front(), "SQS_QUEUE_URL");
+  } else {
+    options.endpoint = fmt::format("https://sqs.{}.amazonaws.com", settings.aws_region);
+  }
+
+  if (!settings.sqs_queue_urls.empty()) {
+    // Given URLs are checked now, so a typo fails at start rather than in every receive.
+    for (const std::string& url : settings.sqs_queue_urls) {
+      origin_of(url, "SQS_QUEUE_URL");
+      const std::array<std::string_view, 1> names = {"VisibilityTimeout"};
+      auto found = call_once(options, [&](sqs::Client& client) { return client.get_queue_attributes(url, names); });
+      if (!found) {
+        throw config::ConfigError(fmt::format("SQS_QUEUE_URL: {} at {}: {}", url, options.endpoint, found.error().to_string()));
+      }
+    }
+    layout.shards = settings.sqs_queue_urls;
+    return layout;
+  }
+  for (const std::string& name : queue::shard_names(settings.channel, settings.shards, '-')) {
+    auto url = call_once(options, [&](sqs::Client& client) { return client.get_queue_url(name); });
+    if (!url) {
+      throw config::ConfigError(fmt::format("CHANNEL_NAME: SQS queue '{}' at {}: {}", name, options.endpoint,
+                                            url.error().to_string()));
+    }
+    layout.shards.push_back(std::move(*url));
+  }
+  return layout;
+}
+
+template <class Backend>
+std::unique_ptr<Backend> one_or_sharded(std::vector<std::unique_ptr<Backend>> shards,
+                                        const config::Settings& settings) {
+  if (shards.size() == 1) return std::move(shards.front());
+  if constexpr (std::is_same_v<Backend, queue::QueueBackend>) {
+    return std::make_unique<queue::ShardedQueue>(std::move(shards), settings.idle_poll);
+  } else {
+    return std::make_unique<queue::ShardedProducer>(std::move(shards), settings.shard_key);
+  }
+}
+
+}  // namespace
+
+std::string QueueLayout::describe() const {
+  const std::string shard_text = shards.size() == 1 ? "" : fmt::format(" ({} shards)", shards.size());
+  if (kind == config::QueueKind::redis) {
+    return fmt::format("Redis list {}{} at {}", shards.front(), shard_text, redis.to_string());
+  }
+  return fmt::format("SQS queue {}{} via {} ({})", shards.front(), shard_text, sqs.endpoint, sqs.region);
+}
+
+QueueLayout resolve_queues(const config::Settings& settings) {
+  if (settings.queue == config::QueueKind::sqs) return resolve_sqs(settings);
+  QueueLayout layout;
+  layout.redis = redis_endpoint(settings);
+  layout.shards = queue::shard_names(settings.channel, settings.shards);
+  return layout;
+}
+
+std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor executor, const QueueLayout& layout,
+                                                     const config::Settings& settings, std::size_t concurrency) {
+  std::vector<std::unique_ptr<queue::QueueBackend>> shards;
+  for (const std::string& shard : layout.shards) {
+    if (layout.kind == config::QueueKind::redis) {
+      shards.push_back(std::make_unique<queue::RedisQueue>(executor, layout.redis, shard, settings.lease_timeout,
+                                                           settings.connect_timeout));
+      continue;
+    }
+    const std::size_t receivers = receivers_per_shard(layout, settings, concurrency);
+    queue::SqsQueueOptions options{
+        .queue_url = shard,
+        .visibility_timeout = std::chrono::ceil<std::chrono::seconds>(settings.lease_timeout),
+        .wait_seconds = static_cast<int>(std::chrono::ceil<std::chrono::seconds>(settings.sqs_wait_time).count()),
+        .receivers = receivers,
+        .prefetch = std::max(receivers * 10, settings.fetch_batch / layout.shards.size()),
+        .writers = std::max<std::size_t>(receivers, 2)};
+    shards.push_back(std::make_unique<queue::SqsQueue>(executor, layout.sqs, std::move(options)));
+  }
+  return one_or_sharded(std::move(shards), settings);
+}
+
+std::size_t queue_sockets_per_lane(const QueueLayout& layout, const config::Settings& settings,
+                                   std::size_t concurrency) {
+  if (layout.kind == config::QueueKind::redis) return layout.shards.size();
+  const std::size_t receivers = receivers_per_shard(layout, settings, concurrency);
+  return layout.shards.size() * (receivers + std::max<std::size_t>(receivers, 2) + 2);
+}
+
+asio::awaitable<Result<std::unique_ptr<queue::Producer>>> connect_producer(const QueueLayout& layout,
+                                                                          const config::Settings& settings,
+                                                                          std::string* why) {
+  auto executor = co_await asio::this_coro::executor;
+  std::vector<std::unique_ptr<queue::Producer>> shards;
+  for (const std::string& shard : layout.shards) {
+    if (layout.kind == config::QueueKind::redis) {
+      auto connection = co_await redis::Connection::connect(executor, layout.redis, settings.connect_timeout);
+      if (!connection) {
+        if (why) *why = connection.error().message();
+        co_return connection.error();
+      }
+      shards.push_back(std::make_unique<queue::RedisProducer>(std::move(*connection), shard));
+      continue;
+    }
+    auto producer = std::make_unique<queue::SqsProducer>(executor, layout.sqs, shard);
+    if (auto ec = co_await producer->connect(why)) co_return ec;
+    shards.push_back(std::move(producer));
+  }
+  co_return one_or_sharded(std::move(shards), settings);
+}
+
+}  // namespace conveyor::cli

@@ -1,0 +1,51 @@
+// The one place that knows both queue backends. From the settings it resolves, once at start,
+// where the shards are (Redis list names, or SQS queue URLs looked up and checked), then builds
+// what a lane reads and what `publish` writes to. Everything above sees only queue::QueueBackend
+// and queue::Producer: which backend runs is a matter of configuration alone.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+
+#include "config/settings.h"
+#include "core/error.h"
+#include "queue/producer.h"
+#include "queue/queue_backend.h"
+#include "queue/sqs/sqs_client.h"
+#include "redis/endpoint.h"
+
+namespace conveyor::cli {
+
+struct QueueLayout {
+  config::QueueKind kind = config::QueueKind::redis;
+  std::vector<std::string> shards;  // Redis list names, or SQS queue URLs
+  redis::Endpoint redis;            // QUEUE=REDIS
+  sqs::ClientOptions sqs;           // QUEUE=SQS
+
+  // For the start-up log line: where and what, never a password or key.
+  std::string describe() const;
+};
+
+// Throws config::ConfigError naming the key at fault: an unusable URL, a queue that does not
+// exist or cannot be reached, credentials the service refuses.
+QueueLayout resolve_queues(const config::Settings& settings);
+
+// What one lane of `concurrency` deliveries reads: one backend per shard, read fairly.
+std::unique_ptr<queue::QueueBackend> make_lane_queue(boost::asio::any_io_executor executor, const QueueLayout& layout,
+                                                     const config::Settings& settings, std::size_t concurrency);
+
+// Sockets a lane's queue may open (besides the partner's), for the open-files budget.
+std::size_t queue_sockets_per_lane(const QueueLayout& layout, const config::Settings& settings,
+                                   std::size_t concurrency);
+
+// The producer for `publish`, connected; `why` gets a readable reason on failure.
+boost::asio::awaitable<Result<std::unique_ptr<queue::Producer>>> connect_producer(const QueueLayout& layout,
+                                                                                 const config::Settings& settings,
+                                                                                 std::string* why);
+
+}  // namespace conveyor::cli
