@@ -25,11 +25,11 @@ namespace {
 // Takes the source maker by value: a coroutine outlives the temporaries of its call.
 asio::awaitable<Result<publish::PublishSummary>> connect_and_publish(
     const config::Settings& settings, const QueueLayout& layout,
-    std::function<std::unique_ptr<publish::MessageSource>(std::size_t max_bytes)> make_source, std::string* why) {
+    std::function<publish::MessageSource&(std::size_t max_bytes)> make_source, std::string* why) {
   auto producer = co_await connect_producer(layout, settings, why);
   if (!producer) co_return producer.error();
-  auto source = make_source((*producer)->max_message_bytes());
-  co_return co_await publish::publish_all(*source, **producer, {.batch = settings.publish_batch});
+  publish::MessageSource& source = make_source((*producer)->max_message_bytes());
+  co_return co_await publish::publish_all(source, **producer, {.batch = settings.publish_batch});
 }
 
 }  // namespace
@@ -44,9 +44,14 @@ int run_publish(const config::Settings& settings, const PublishCommandOptions& o
     if (!file) throw config::ConfigError(fmt::format("--input: cannot read '{}'", options.input));
     in = &file;
   }
+  // The source outlives the publishing coroutine: its refusals are counted after it ends.
+  std::unique_ptr<publish::MessageSource> source;
   publish::JsonLines* lines = nullptr;
-  auto make_source = [&](std::size_t max_bytes) -> std::unique_ptr<publish::MessageSource> {
-    if (options.input.empty()) return std::make_unique<publish::GeneratedMessages>(options.count);
+  auto make_source = [&](std::size_t max_bytes) -> publish::MessageSource& {
+    if (options.input.empty()) {
+      source = std::make_unique<publish::GeneratedMessages>(options.count);
+      return *source;
+    }
     auto json_lines = std::make_unique<publish::JsonLines>(
         *in,
         [&](std::size_t line, const std::string& why) {
@@ -54,7 +59,8 @@ int run_publish(const config::Settings& settings, const PublishCommandOptions& o
         },
         max_bytes);
     lines = json_lines.get();
-    return json_lines;
+    source = std::move(json_lines);
+    return *source;
   };
 
   asio::io_context io(1);

@@ -136,22 +136,24 @@ QueueLayout resolve_queues(const config::Settings& settings) {
 
 std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor executor, const QueueLayout& layout,
                                                      const config::Settings& settings, std::size_t concurrency) {
-  std::vector<std::unique_ptr<queue::QueueBackend>> shards;
-  for (const std::string& shard : layout.shards) {
-    if (layout.kind == config::QueueKind::redis) {
-      shards.push_back(std::make_unique<queue::RedisQueue>(executor, layout.redis, shard, settings.lease_timeout,
-                                                           settings.connect_timeout));
-      continue;
-    }
+  if (layout.kind == config::QueueKind::sqs) {
+    // One backend over every shard: each has its own long-polling receivers.
     const std::size_t receivers = receivers_per_shard(layout, settings, concurrency);
     queue::SqsQueueOptions options{
-        .queue_url = shard,
+        .queue_urls = layout.shards,
         .visibility_timeout = std::chrono::ceil<std::chrono::seconds>(settings.lease_timeout),
         .wait_seconds = static_cast<int>(std::chrono::ceil<std::chrono::seconds>(settings.sqs_wait_time).count()),
         .receivers = receivers,
-        .prefetch = std::max(receivers * 10, settings.fetch_batch / layout.shards.size()),
-        .writers = std::max<std::size_t>(receivers, 2)};
-    shards.push_back(std::make_unique<queue::SqsQueue>(executor, layout.sqs, std::move(options)));
+        // About one refill of the dispatcher (it leases once an eighth of its slots is free), and
+        // a call's worth for every receiver: more would only age in the buffer.
+        .prefetch = std::max(receivers * layout.shards.size() * 10, std::min(settings.fetch_batch, concurrency / 8)),
+        .writers = std::max<std::size_t>(receivers * layout.shards.size(), 2)};
+    return std::make_unique<queue::SqsQueue>(executor, layout.sqs, std::move(options));
+  }
+  std::vector<std::unique_ptr<queue::QueueBackend>> shards;
+  for (const std::string& shard : layout.shards) {
+    shards.push_back(std::make_unique<queue::RedisQueue>(executor, layout.redis, shard, settings.lease_timeout,
+                                                         settings.connect_timeout));
   }
   return one_or_sharded(std::move(shards), settings);
 }
@@ -159,8 +161,8 @@ std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor execu
 std::size_t queue_sockets_per_lane(const QueueLayout& layout, const config::Settings& settings,
                                    std::size_t concurrency) {
   if (layout.kind == config::QueueKind::redis) return layout.shards.size();
-  const std::size_t receivers = receivers_per_shard(layout, settings, concurrency);
-  return layout.shards.size() * (receivers + std::max<std::size_t>(receivers, 2) + 2);
+  const std::size_t receivers = receivers_per_shard(layout, settings, concurrency) * layout.shards.size();
+  return receivers + std::max<std::size_t>(receivers, 2) + 2;
 }
 
 asio::awaitable<Result<std::unique_ptr<queue::Producer>>> connect_producer(const QueueLayout& layout,

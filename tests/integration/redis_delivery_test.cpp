@@ -1,6 +1,6 @@
-// The whole path with real processes: redis-server, the partner simulator and
-// the conveyor binary, on free 127.0.0.1 ports. Every test checks delivery by
-// content (the partner's recorded bodies), not only by counts.
+// What only Redis shows: sharding by key keeps each shipment's messages in one
+// shard, in order (SQS standard queues keep no order). The contract both
+// backends share is tested once for both in delivery_test.cpp.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -27,146 +27,8 @@ class RedisDelivery : public ::testing::Test {
     return {"--channel", kChannel, "--redis-url", redis.url(), "--target-url", partner.url()};
   }
 
-  void publish(std::size_t n) {
-    const auto run = run_conveyor({"publish", "--channel", kChannel, "--redis-url", redis.url(), "--count",
-                                   std::to_string(n)},
-                                  60s);
-    ASSERT_EQ(run.exit_code, 0) << run.output;
-    ASSERT_EQ(redis.integer({"LLEN", kChannel}), static_cast<long long>(n));
-  }
-
-  // Nothing left anywhere in Redis for the channel.
-  void expect_queue_drained() const {
-    EXPECT_EQ(redis.integer({"LLEN", kChannel}), 0);
-    EXPECT_EQ(redis.integer({"ZCARD", std::string(kChannel) + ":leases"}), 0);
-    EXPECT_EQ(redis.integer({"HLEN", std::string(kChannel) + ":bodies"}), 0);
-    EXPECT_EQ(redis.integer({"HLEN", std::string(kChannel) + ":attempts"}), 0);
-  }
-
   RedisServer redis;
 };
-
-TEST_F(RedisDelivery, TenThousandMessagesEachDeliveredExactlyOnce) {
-  PartnerSimulator partner({"--delay", "20ms", "--threads", "2"});
-  publish(10'000);
-  const std::string report_path = ::testing::TempDir() + "/conveyor-report.json";
-  auto args = common(partner);
-  args.insert(args.begin(), "work");
-  for (const char* a : {"--until-empty", "--concurrency", "500", "--threads", "2", "--report"}) args.push_back(a);
-  args.push_back(report_path);
-  const auto run = run_conveyor(args, 120s);
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-
-  EXPECT_EQ(partner.stat("unique_keys"), 10'000u);
-  EXPECT_EQ(partner.stat("duplicates"), 0u);
-  EXPECT_EQ(partner.stat("ok"), 10'000u);
-  EXPECT_EQ(partner.bodies(), generated_messages(10'000));
-  expect_queue_drained();
-
-  std::ifstream in(report_path);
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto report = boost::json::parse(text.str()).as_object();
-  EXPECT_EQ(report.at("delivered").to_number<std::uint64_t>(), 10'000u);
-  EXPECT_EQ(report.at("failed").to_number<std::uint64_t>(), 0u);
-  EXPECT_LE(report.at("peak_in_flight").to_number<std::uint64_t>(), 500u);
-  EXPECT_GT(report.at("latency_p50_ms").to_number<double>(), 0.0);
-}
-
-TEST_F(RedisDelivery, AWorkerKilledMidRunLosesNothing) {
-  PartnerSimulator partner({"--delay", "200ms"});
-  publish(5'000);
-  auto args = common(partner);
-  args.insert(args.begin(), "work");
-  for (const char* a : {"--concurrency", "300", "--threads", "1", "--lease-timeout", "2s", "--request-timeout", "1s"}) {
-    args.push_back(a);
-  }
-  auto first = start_conveyor(args);
-  ASSERT_TRUE(wait_until([&] { return partner.stat("ok") >= 1'000; }, 60s));
-  first.signal(SIGKILL);
-  ASSERT_EQ(first.wait(10s), 128 + SIGKILL);
-  // The killed worker held leases: they are still in Redis, not lost.
-  EXPECT_GT(redis.integer({"ZCARD", std::string(kChannel) + ":leases"}), 0);
-
-  args.push_back("--until-empty");
-  const auto second = run_conveyor(args, 120s);
-  ASSERT_EQ(second.exit_code, 0) << second.output;
-  EXPECT_EQ(partner.stat("unique_keys"), 5'000u);  // duplicates allowed, losses not
-  EXPECT_EQ(partner.bodies(), generated_messages(5'000));
-  expect_queue_drained();
-}
-
-TEST_F(RedisDelivery, MessagesThePartnerRefusesComeBackAfterTheLeaseAndAreDelivered) {
-  PartnerSimulator partner({"--delay", "5ms", "--fail-rate", "0.3"});
-  publish(2'000);
-  auto args = common(partner);
-  args.insert(args.begin(), "work");
-  for (const char* a : {"--until-empty", "--concurrency", "200", "--threads", "2", "--lease-timeout", "1s",
-                        "--request-timeout", "500ms"}) {
-    args.push_back(a);
-  }
-  const auto run = run_conveyor(args, 180s);
-  ASSERT_EQ(run.exit_code, 0) << run.output;
-  EXPECT_GT(partner.stat("failed"), 0u);
-  EXPECT_EQ(partner.stat("unique_keys"), 2'000u);
-  EXPECT_EQ(partner.stat("duplicates"), 0u);  // a 503 is not a delivery; each message got one OK
-  EXPECT_EQ(partner.bodies(), generated_messages(2'000));
-  expect_queue_drained();
-}
-
-TEST_F(RedisDelivery, SigtermDrainsInFlightCallsThenExitsCleanly) {
-  PartnerSimulator partner({"--delay", "300ms"});
-  publish(3'000);
-  auto args = common(partner);
-  args.insert(args.begin(), "work");
-  for (const char* a : {"--concurrency", "200", "--threads", "2", "--shutdown-timeout", "20s"}) args.push_back(a);
-  auto worker = start_conveyor(args);
-  ASSERT_TRUE(wait_until([&] { return partner.stat("in_flight") >= 100 && partner.stat("ok") >= 200; }, 60s));
-  worker.signal(SIGTERM);
-  const auto code = worker.wait(30s);
-  ASSERT_TRUE(code) << "did not exit after SIGTERM";
-  EXPECT_EQ(*code, 0);
-  // Everything it leased was finished and acknowledged: no lease is left over.
-  EXPECT_EQ(redis.integer({"ZCARD", std::string(kChannel) + ":leases"}), 0);
-  const auto delivered = partner.stat("ok");
-  EXPECT_EQ(delivered + static_cast<std::uint64_t>(redis.integer({"LLEN", kChannel})), 3'000u);
-
-  args.push_back("--until-empty");
-  const auto rest = run_conveyor(args, 120s);
-  ASSERT_EQ(rest.exit_code, 0) << rest.output;
-  EXPECT_EQ(partner.stat("unique_keys"), 3'000u);
-  EXPECT_EQ(partner.stat("duplicates"), 0u);
-  EXPECT_EQ(partner.bodies(), generated_messages(3'000));
-  expect_queue_drained();
-}
-
-TEST_F(RedisDelivery, SigtermPastTheDeadlineGivesUnfinishedMessagesBackAtOnce) {
-  PartnerSimulator stuck({"--delay", "60s"});
-  publish(500);
-  auto args = common(stuck);
-  args.insert(args.begin(), "work");
-  for (const char* a : {"--concurrency", "100", "--threads", "1", "--shutdown-timeout", "300ms", "--lease-timeout",
-                        "5m", "--request-timeout", "2m"}) {
-    args.push_back(a);
-  }
-  auto worker = start_conveyor(args);
-  ASSERT_TRUE(wait_until([&] { return stuck.stat("in_flight") == 100; }, 30s));
-  worker.signal(SIGTERM);
-  const auto code = worker.wait(20s);
-  ASSERT_TRUE(code) << "did not exit after the shutdown timeout";
-  EXPECT_EQ(*code, 0);
-
-  // Released, not left to a 5-minute lease: a second worker delivers all at once.
-  PartnerSimulator healthy({"--delay", "1ms"});
-  auto rest_args = common(healthy);
-  rest_args.insert(rest_args.begin(), "work");
-  for (const char* a : {"--until-empty", "--concurrency", "100", "--threads", "1"}) rest_args.push_back(a);
-  const auto rest = run_conveyor(rest_args, 60s);
-  ASSERT_EQ(rest.exit_code, 0) << rest.output;
-  EXPECT_EQ(healthy.stat("unique_keys"), 500u);
-  EXPECT_EQ(healthy.bodies(), generated_messages(500));
-  expect_queue_drained();
-}
 
 TEST_F(RedisDelivery, ShardedByKeyKeepsEachShipmentInOneShardInOrderAndAllAreDelivered) {
   // 40 shipments x 25 messages, interleaved; small batches so that many
@@ -226,23 +88,6 @@ TEST_F(RedisDelivery, ShardedByKeyKeepsEachShipmentInOneShardInOrderAndAllAreDel
     EXPECT_EQ(redis.integer({"LLEN", shard}), 0);
     EXPECT_EQ(redis.integer({"ZCARD", shard + ":leases"}), 0);
   }
-}
-
-TEST_F(RedisDelivery, PublishFromAFileSkipsInvalidLinesAndNamesThem) {
-  const std::string path = ::testing::TempDir() + "/conveyor-input.jsonl";
-  {
-    std::ofstream out(path);
-    out << "{\"p\":\"1\",\"m\":\"a\",\"i\":1}\n"
-           "not json\n"
-           "{\"p\":\"2\",\"m\":\"b\",\"i\":2}\n"
-           "[1,2,3]\n";
-  }
-  const auto run = run_conveyor({"publish", "--channel", kChannel, "--redis-url", redis.url(), "--input", path}, 30s);
-  EXPECT_EQ(run.exit_code, 1) << run.output;
-  EXPECT_NE(run.output.find(":2: invalid JSON"), std::string::npos) << run.output;
-  EXPECT_NE(run.output.find(":4: not a JSON object"), std::string::npos) << run.output;
-  EXPECT_EQ(redis.list({"LRANGE", kChannel, "0", "-1"}),
-            (std::vector<std::string>{"{\"p\":\"1\",\"m\":\"a\",\"i\":1}", "{\"p\":\"2\",\"m\":\"b\",\"i\":2}"}));
 }
 
 }  // namespace

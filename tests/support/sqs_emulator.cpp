@@ -56,16 +56,22 @@ std::string SqsEmulator::create_queue(const std::string& name, const std::map<st
   return run_call(client_options(), [&](sqs::Client& client) { return client.create_queue(name, attributes); });
 }
 
-std::size_t SqsEmulator::messages_in(const std::string& queue_url) {
+std::map<std::string, std::size_t> SqsEmulator::counts(const std::string& queue_url) const {
   static constexpr std::array<std::string_view, 3> names = {
       "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"};
   auto attributes = run_call(client_options(),
                              [&](sqs::Client& client) { return client.get_queue_attributes(queue_url, names); });
-  std::size_t total = 0;
+  std::map<std::string, std::size_t> out;
   for (std::string_view name : names) {
     auto found = attributes.find(std::string(name));
-    if (found != attributes.end()) total += std::stoul(found->second);
+    out[std::string(name)] = found == attributes.end() ? 0 : std::stoul(found->second);
   }
+  return out;
+}
+
+std::size_t SqsEmulator::messages_in(const std::string& queue_url) const {
+  std::size_t total = 0;
+  for (const auto& [name, count] : counts(queue_url)) total += count;
   return total;
 }
 

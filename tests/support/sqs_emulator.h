@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/child_process.h"
 #include "queue/sqs/sqs_client.h"
@@ -30,8 +31,10 @@ class SqsEmulator {
 
   // Creates a queue (CreateQueue over the SQS API) and returns its URL. Throws on failure.
   std::string create_queue(const std::string& name, const std::map<std::string, std::string>& attributes = {});
-  // ApproximateNumberOfMessages (visible), ...NotVisible and ...Delayed, summed. Throws on failure.
-  std::size_t messages_in(const std::string& queue_url);
+  // ApproximateNumberOfMessages (visible), ...NotVisible and ...Delayed, by name. Throws on failure.
+  std::map<std::string, std::size_t> counts(const std::string& queue_url) const;
+  // The three summed: every message the queue still holds.
+  std::size_t messages_in(const std::string& queue_url) const;
 
  private:
   ChildProcess process_;

@@ -16,6 +16,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "queue/sqs/write_retry.h"
@@ -34,6 +35,7 @@ constexpr std::size_t kMaxVisibilitySeconds = 43'200;
 constexpr auto kLinger = 5ms;
 constexpr auto kFirstReceiveBackoff = 50ms;
 constexpr auto kMaxReceiveBackoff = 5s;
+constexpr auto kReceiveGrace = 1s;
 
 void rethrow(std::exception_ptr e) {
   if (e) std::rethrow_exception(e);
@@ -45,10 +47,16 @@ struct PendingWrite {
   int visibility = -1;
 };
 
+// The outcomes waiting for one queue (shard): batch calls name a single queue.
+struct ShardWrites {
+  std::deque<PendingWrite> deletes;
+  std::deque<PendingWrite> changes;
+};
+
 sqs::ClientOptions receive_options(sqs::ClientOptions options, const SqsQueueOptions& queue) {
   // A long poll answers after wait_seconds at most; the timeout only catches a dead peer.
   options.request_timeout = std::max(options.request_timeout, std::chrono::milliseconds(std::chrono::seconds(queue.wait_seconds + 10)));
-  options.max_connections = queue.receivers;
+  options.max_connections = queue.receivers * queue.queue_urls.size();
   return options;
 }
 
@@ -58,7 +66,10 @@ sqs::ClientOptions write_options(sqs::ClientOptions options, const SqsQueueOptio
 }
 
 const SqsQueueOptions& checked(const SqsQueueOptions& options) {
-  if (options.queue_url.empty()) throw std::invalid_argument("SQS queue: the queue URL is empty");
+  if (options.queue_urls.empty()) throw std::invalid_argument("SQS queue: no queue URL");
+  for (const auto& url : options.queue_urls) {
+    if (url.empty()) throw std::invalid_argument("SQS queue: a queue URL is empty");
+  }
   if (options.visibility_timeout < 1s || options.visibility_timeout.count() > static_cast<long>(kMaxVisibilitySeconds)) {
     throw std::invalid_argument("SQS queue: the visibility timeout must be 1 s to 12 h");
   }
@@ -79,10 +90,13 @@ struct SqsQueue::State {
         options(std::move(queue_options)),
         receive_client(ex, receive_options(client_options, checked(options))),
         client(ex, write_options(client_options, options)),
+        writes(options.queue_urls.size()),
         linger(ex),
         idle(ex, Clock::time_point::max()),
         heartbeat(ex) {
-    options.prefetch = std::max(options.prefetch, kBatch);
+    // Room for one call of every receiver: a receiver long-polling an empty shard holds its
+    // share, and a smaller buffer would let it starve the receivers of busy shards.
+    options.prefetch = std::max(options.prefetch, options.receivers * options.queue_urls.size() * kBatch);
   }
 
   asio::any_io_executor executor;
@@ -91,7 +105,11 @@ struct SqsQueue::State {
   sqs::Client client;          // outcomes and queries
 
   std::deque<Lease> buffer;                                 // received, not yet leased
-  std::unordered_map<std::string, Clock::time_point> held;  // receipt -> when its visibility ends
+  struct Held {
+    Clock::time_point visible_again;  // when SQS would hand the message to someone else
+    std::uint32_t shard;
+  };
+  std::unordered_map<std::string, Held> held;  // by receipt: received and not yet settled
   std::size_t receiving = 0;                                // ReceiveMessage calls in flight
   std::size_t receivers_running = 0;
   std::vector<asio::steady_timer*> waiting_for_room;  // parked receivers, woken by cancelling
@@ -100,8 +118,9 @@ struct SqsQueue::State {
   bool started = false;
   bool closing = false;
 
-  std::deque<PendingWrite> deletes;
-  std::deque<PendingWrite> changes;
+  std::vector<ShardWrites> writes;  // by shard
+  std::size_t pending_writes = 0;   // in all of `writes`
+  std::size_t next_shard = 0;       // where pump() looks first, so every shard gets its turn
   std::size_t writing = 0;
   std::size_t flushing = 0;  // flush() callers waiting
   bool linger_armed = false;
@@ -110,8 +129,15 @@ struct SqsQueue::State {
   asio::steady_timer idle;   // cancelled whenever writes go idle or a receiver ends
   asio::steady_timer heartbeat;
 
-  bool writes_idle() const { return deletes.empty() && changes.empty() && writing == 0; }
-  bool can_receive() const { return buffer.size() + (receiving + 1) * kBatch <= options.prefetch; }
+  bool writes_idle() const { return pending_writes == 0 && writing == 0; }
+  void add_write(std::uint32_t shard, PendingWrite write) {
+    auto& queue = write.visibility < 0 ? writes.at(shard).deletes : writes.at(shard).changes;
+    queue.push_back(std::move(write));
+    ++pending_writes;
+  }
+  // Another receive may start while the buffer and the receives under way leave room: the
+  // buffer then holds at most prefetch + 9, and a lease of up to prefetch finds enough.
+  bool can_receive() const { return buffer.size() + receiving * kBatch < options.prefetch; }
   int visibility_seconds() const { return static_cast<int>(options.visibility_timeout.count()); }
 };
 
@@ -143,7 +169,9 @@ asio::awaitable<void> wait_idle(State& s) {
 void pump(const std::shared_ptr<State>& s, bool force = false);
 
 // Writes one batch of one kind, retrying what failed for reasons that retrying can fix.
-asio::awaitable<void> write_batch(std::shared_ptr<State> s, bool deleting, std::vector<PendingWrite> batch) {
+asio::awaitable<void> write_batch(std::shared_ptr<State> s, std::size_t shard, bool deleting,
+                                  std::vector<PendingWrite> batch) {
+  const std::string& url = s->options.queue_urls[shard];
   std::array<std::string, kBatch> ids = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
   sqs::WriteRetry retry;
   while (!batch.empty()) {
@@ -151,11 +179,11 @@ asio::awaitable<void> write_batch(std::shared_ptr<State> s, bool deleting, std::
     if (deleting) {
       std::vector<sqs::DeleteEntry> entries;
       for (std::size_t i = 0; i < batch.size(); ++i) entries.push_back({ids[i], batch[i].receipt});
-      result = co_await s->client.delete_message_batch(s->options.queue_url, entries);
+      result = co_await s->client.delete_message_batch(url, entries);
     } else {
       std::vector<sqs::VisibilityEntry> entries;
       for (std::size_t i = 0; i < batch.size(); ++i) entries.push_back({ids[i], batch[i].receipt, batch[i].visibility});
-      result = co_await s->client.change_message_visibility_batch(s->options.queue_url, entries);
+      result = co_await s->client.change_message_visibility_batch(url, entries);
     }
     std::vector<PendingWrite> again;
     if (!result) {
@@ -193,39 +221,51 @@ asio::awaitable<void> write_batch(std::shared_ptr<State> s, bool deleting, std::
   if (s->writes_idle()) s->idle.cancel();
 }
 
-// Starts batch writes while writers are free; holds back a part batch for kLinger unless forced.
+// Starts batch writes while writers are free, visiting shards in turn; holds back a part batch
+// for kLinger unless forced.
 void pump(const std::shared_ptr<State>& s, bool force) {
-  while (s->writing < s->options.writers) {
-    const bool deleting = s->deletes.size() >= s->changes.size();
-    auto& pending = deleting ? s->deletes : s->changes;
-    if (pending.empty()) return;
-    if (pending.size() < kBatch && !force && s->flushing == 0 && !s->closing) {
-      if (!s->linger_armed) {
-        s->linger_armed = true;
-        s->linger.expires_after(kLinger);
-        s->linger.async_wait([s](error_code) {
-          s->linger_armed = false;
-          pump(s, true);
-        });
+  const bool hurry = force || s->flushing > 0 || s->closing;
+  bool held_back = false;
+  for (bool started = true; started && s->writing < s->options.writers;) {
+    started = false;
+    for (std::size_t k = 0; k < s->writes.size() && s->writing < s->options.writers; ++k) {
+      const std::size_t shard = (s->next_shard + k) % s->writes.size();
+      for (const bool deleting : {true, false}) {
+        auto& pending = deleting ? s->writes[shard].deletes : s->writes[shard].changes;
+        if (pending.empty() || s->writing >= s->options.writers) continue;
+        if (pending.size() < kBatch && !hurry) {
+          held_back = true;
+          continue;
+        }
+        const std::size_t n = std::min(kBatch, pending.size());
+        std::vector<PendingWrite> batch(std::make_move_iterator(pending.begin()),
+                                        std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(n)));
+        pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
+        s->pending_writes -= n;
+        ++s->writing;
+        started = true;
+        asio::co_spawn(s->executor, write_batch(s, shard, deleting, std::move(batch)), rethrow);
       }
-      return;
     }
-    const std::size_t n = std::min(kBatch, pending.size());
-    std::vector<PendingWrite> batch(std::make_move_iterator(pending.begin()),
-                                    std::make_move_iterator(pending.begin() + static_cast<std::ptrdiff_t>(n)));
-    pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(n));
-    ++s->writing;
-    asio::co_spawn(s->executor, write_batch(s, deleting, std::move(batch)), rethrow);
+    s->next_shard = (s->next_shard + 1) % s->writes.size();
+  }
+  if (held_back && !s->linger_armed) {
+    s->linger_armed = true;
+    s->linger.expires_after(kLinger);
+    s->linger.async_wait([s](error_code) {
+      s->linger_armed = false;
+      pump(s, true);
+    });
   }
 }
 
 void change_visibility(const std::shared_ptr<State>& s, const Lease& lease, int seconds) {
   s->held.erase(lease.receipt);
-  s->changes.push_back({lease.receipt, seconds});
+  s->add_write(lease.shard, {lease.receipt, seconds});
   pump(s);
 }
 
-asio::awaitable<void> receive_loop(std::shared_ptr<State> s) {
+asio::awaitable<void> receive_loop(std::shared_ptr<State> s, std::uint32_t shard) {
   asio::steady_timer timer(s->executor);
   auto backoff = Clock::duration(kFirstReceiveBackoff);
   while (!s->closing) {
@@ -234,7 +274,7 @@ asio::awaitable<void> receive_loop(std::shared_ptr<State> s) {
       continue;
     }
     ++s->receiving;
-    auto received = co_await s->receive_client.receive_message(s->options.queue_url, kBatch, s->options.wait_seconds,
+    auto received = co_await s->receive_client.receive_message(s->options.queue_urls[shard], kBatch, s->options.wait_seconds,
                                                                s->visibility_seconds());
     --s->receiving;
     if (!received) {
@@ -250,15 +290,15 @@ asio::awaitable<void> receive_loop(std::shared_ptr<State> s) {
     backoff = kFirstReceiveBackoff;
     const auto visible_again = Clock::now() + s->options.visibility_timeout;
     for (sqs::Message& message : *received) {
-      if (s->closing) {  // received while shutting down: give it straight back
-        s->changes.push_back({std::move(message.receipt_handle), 0});
+      if (s->closing) {  // received during shutdown: give it straight back
+        s->add_write(shard, {std::move(message.receipt_handle), 0});
         continue;
       }
-      s->held.emplace(message.receipt_handle, visible_again);
+      s->held.emplace(message.receipt_handle, State::Held{visible_again, shard});
       s->buffer.push_back(Lease{.id = std::move(message.message_id),
                                 .body = std::move(message.body),
                                 .attempt = std::max(1u, message.approximate_receive_count),
-                                .shard = 0,
+                                .shard = shard,
                                 .receipt = std::move(message.receipt_handle)});
     }
     pump(s);
@@ -277,10 +317,10 @@ asio::awaitable<void> keep_visible(std::shared_ptr<State> s) {
     if (s->closing) break;
     const auto now = Clock::now();
     std::size_t extended = 0;
-    for (auto& [receipt, deadline] : s->held) {
-      if (deadline - now >= s->options.visibility_timeout / 2) continue;
-      s->changes.push_back({receipt, s->visibility_seconds()});
-      deadline = now + s->options.visibility_timeout;
+    for (auto& [receipt, held] : s->held) {
+      if (held.visible_again - now >= s->options.visibility_timeout / 2) continue;
+      s->add_write(held.shard, {receipt, s->visibility_seconds()});
+      held.visible_again = now + s->options.visibility_timeout;
       ++extended;
     }
     if (extended > 0) {
@@ -306,10 +346,13 @@ SqsQueue::~SqsQueue() {
 
 asio::awaitable<error_code> SqsQueue::connect(std::string* why) {
   const std::array<std::string_view, 1> names = {"VisibilityTimeout"};
-  auto attributes = co_await state_->client.get_queue_attributes(state_->options.queue_url, names);
-  if (attributes) co_return error_code{};
-  if (why) *why = attributes.error().to_string();
-  co_return attributes.error().code;
+  for (const std::string& url : state_->options.queue_urls) {
+    auto attributes = co_await state_->client.get_queue_attributes(url, names);
+    if (attributes) continue;
+    if (why) *why = fmt::format("{}: {}", url, attributes.error().to_string());
+    co_return attributes.error().code;
+  }
+  co_return error_code{};
 }
 
 asio::awaitable<Result<std::vector<Lease>>> SqsQueue::lease(std::size_t max) {
@@ -317,9 +360,11 @@ asio::awaitable<Result<std::vector<Lease>>> SqsQueue::lease(std::size_t max) {
   if (s->closing) co_return make_error_code(Error::shutting_down);
   if (!s->started) {
     s->started = true;
-    for (std::size_t i = 0; i < s->options.receivers; ++i) {
-      ++s->receivers_running;
-      asio::co_spawn(s->executor, receive_loop(s), rethrow);
+    for (std::uint32_t shard = 0; shard < s->options.queue_urls.size(); ++shard) {
+      for (std::size_t i = 0; i < s->options.receivers; ++i) {
+        ++s->receivers_running;
+        asio::co_spawn(s->executor, receive_loop(s, shard), rethrow);
+      }
     }
     asio::co_spawn(s->executor, keep_visible(s), rethrow);
   }
@@ -334,7 +379,7 @@ asio::awaitable<Result<std::vector<Lease>>> SqsQueue::lease(std::size_t max) {
 
 void SqsQueue::acknowledge(const Lease& lease) {
   state_->held.erase(lease.receipt);
-  state_->deletes.push_back({lease.receipt, -1});
+  state_->add_write(lease.shard, {lease.receipt, -1});
   pump(state_);
 }
 
@@ -357,29 +402,41 @@ asio::awaitable<error_code> SqsQueue::flush() {
 asio::awaitable<Result<Backlog>> SqsQueue::backlog() {
   static constexpr std::array<std::string_view, 3> names = {
       "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesDelayed", "ApproximateNumberOfMessagesNotVisible"};
-  auto attributes = co_await state_->client.get_queue_attributes(state_->options.queue_url, names);
-  if (!attributes) co_return attributes.error().code;
-  auto count = [&](std::string_view name) -> std::size_t {
-    auto found = attributes->find(std::string(name));
-    if (found == attributes->end()) return 0;
-    std::size_t value = 0;
-    std::from_chars(found->second.data(), found->second.data() + found->second.size(), value);
-    return value;
-  };
-  co_return Backlog{.waiting = count(names[0]) + count(names[1]), .in_flight = count(names[2])};
+  Backlog total;
+  for (const std::string& url : state_->options.queue_urls) {
+    auto attributes = co_await state_->client.get_queue_attributes(url, names);
+    if (!attributes) co_return attributes.error().code;
+    auto count = [&](std::string_view name) -> std::size_t {
+      auto found = attributes->find(std::string(name));
+      if (found == attributes->end()) return 0;
+      std::size_t value = 0;
+      std::from_chars(found->second.data(), found->second.data() + found->second.size(), value);
+      return value;
+    };
+    total.waiting += count(names[0]) + count(names[1]);
+    total.in_flight += count(names[2]);
+  }
+  co_return total;
 }
 
 asio::awaitable<error_code> SqsQueue::shutdown() {
   auto s = state_;
   s->closing = true;
   s->heartbeat.cancel();
-  s->receive_client.cancel_all();
   wake(s->waiting_for_room);
   wake(s->backing_off);
+  // A receive cancelled after SQS answered it would hide its messages for a whole visibility
+  // timeout, so receives get a grace period to land (messages are given back below). One still
+  // waiting after it is a long poll on an empty queue, and cancelling it costs nothing.
+  asio::steady_timer grace(s->executor, kReceiveGrace);
+  grace.async_wait([s](error_code ec) {
+    if (!ec) s->receive_client.cancel_all();
+  });
   while (s->receivers_running > 0) co_await wait_idle(*s);
+  grace.cancel();
   for (const Lease& lease : s->buffer) {
     s->held.erase(lease.receipt);
-    s->changes.push_back({lease.receipt, 0});
+    s->add_write(lease.shard, {lease.receipt, 0});
   }
   s->buffer.clear();
   co_return co_await flush();

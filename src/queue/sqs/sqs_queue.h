@@ -1,12 +1,14 @@
-// SqsQueue: one Amazon SQS queue behind queue::QueueBackend, with the same contract as the Redis
-// backend: a message is deleted only after its delivery, comes back by itself if its worker dies
+// SqsQueue: Amazon SQS queues (one, or one per shard) behind queue::QueueBackend, with the same
+// contract as the Redis backend: a message is deleted only after its delivery, comes back by itself if its worker dies
 // (the visibility timeout is the lease), and keeps one id on every attempt (the SQS MessageId).
 //
-// Receiving: `receivers` long-polling ReceiveMessage loops (10 messages each) fill a prefetch
-// buffer of at most `prefetch` messages, and only while it has room, so a slow partner never
-// makes us hold more than that beyond the dispatcher's own in-flight bound. lease() never waits
-// on the network: it hands out what the buffer holds (possibly nothing), so an empty queue never
-// delays another shard. Receivers start on the first lease() call.
+// Receiving: `receivers` long-polling ReceiveMessage loops per queue (10 messages a call) fill
+// one prefetch buffer of about `prefetch` messages, and only while it has room, so a slow partner
+// never makes us hold more than that beyond the dispatcher's own in-flight bound. Every shard has
+// its own receivers and an empty one just waits in its long poll, so shards are read
+// concurrently and fairly and an empty shard costs the others nothing. lease() never waits on the
+// network: it hands out what the buffer holds (possibly nothing); Lease::shard says which queue a
+// message came from, so its outcome goes back there. Receivers start on the first lease() call.
 //
 // Outcomes are recorded at once and written by up to `writers` concurrent batch calls of ten
 // (DeleteMessageBatch; ChangeMessageVisibilityBatch for release, retry_later and extensions).
@@ -17,8 +19,9 @@
 // A message held longer than half its visibility timeout (a long call, a long prefetch wait) has
 // its visibility extended, so a slow delivery is never handed to a second worker meanwhile.
 //
-// shutdown() stops the receivers (cancelling their long polls), makes every prefetched message
-// visible again at once (visibility 0) and flushes. One instance per io_context, used only from
+// shutdown() stops the receivers (a receive still in flight gets a second to land; then its long
+// poll is cancelled), makes every prefetched message visible again at once (visibility 0) and
+// flushes. One instance per io_context, used only from
 // it; its coroutines share ownership of its state, so destroying it mid-flight is safe.
 #pragma once
 
@@ -26,6 +29,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -37,11 +41,11 @@
 namespace conveyor::queue {
 
 struct SqsQueueOptions {
-  std::string queue_url;
+  std::vector<std::string> queue_urls;          // the shards, in order
   std::chrono::seconds visibility_timeout{30};  // the lease; SQS allows 0 s to 12 h
   int wait_seconds = 10;                        // ReceiveMessage long poll, 0..20
-  std::size_t receivers = 8;                    // ReceiveMessage calls in flight at once
-  std::size_t prefetch = 200;                   // most messages received but not yet leased
+  std::size_t receivers = 8;                    // ReceiveMessage calls in flight per queue
+  std::size_t prefetch = 200;  // messages received ahead of lease(), all queues; raised to 10 per receiver
   std::size_t writers = 8;                      // delete / visibility batches in flight at once
 };
 

@@ -54,7 +54,7 @@ asio::awaitable<std::vector<Lease>> lease_at_least(SqsQueue& queue, std::size_t 
 class SqsQueueTest : public ::testing::Test {
  protected:
   SqsQueueOptions options(const std::string& url, std::chrono::seconds visibility = 30s) {
-    return SqsQueueOptions{.queue_url = url, .visibility_timeout = visibility, .wait_seconds = 1, .receivers = 2,
+    return SqsQueueOptions{.queue_urls = {url}, .visibility_timeout = visibility, .wait_seconds = 1, .receivers = 2,
                            .prefetch = 20, .writers = 2};
   }
 
@@ -207,7 +207,7 @@ TEST_F(SqsQueueTest, PrefetchIsBoundedAndShutdownMakesItVisibleAgain) {
     co_await pause(500ms);  // receivers fill what room there is
     auto backlog = co_await queue.backlog();
     CO_ASSERT(backlog);
-    EXPECT_LE(backlog->in_flight, 1u + 20u);  // the lease and at most `prefetch`
+    EXPECT_LE(backlog->in_flight, 1u + 20u + 9u);  // the lease and at most `prefetch` + 9
     EXPECT_GE(backlog->in_flight, 11u);       // and they did prefetch
     queue.acknowledge(leased[0]);
     EXPECT_FALSE(co_await queue.shutdown());
@@ -216,6 +216,35 @@ TEST_F(SqsQueueTest, PrefetchIsBoundedAndShutdownMakesItVisibleAgain) {
     EXPECT_EQ(backlog->in_flight, 0u);
     EXPECT_EQ(backlog->waiting, 99u);
   });
+}
+
+// Shards: every queue is read, even while another is empty, and each outcome goes back to the
+// queue its message came from.
+TEST_F(SqsQueueTest, ShardsAreAllReadAndOutcomesGoBackToTheirOwnQueue) {
+  const std::string empty = emulator_.create_queue("shard-0");
+  const std::string busy = emulator_.create_queue("shard-1");
+  const std::string other = emulator_.create_queue("shard-2");
+  publish(busy, 15);
+  publish(other, 5);
+  asio::io_context io;
+  auto opts = options(empty);
+  opts.queue_urls = {empty, busy, other};
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), opts);
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto leased = co_await lease_at_least(queue, 20);
+    std::size_t from[3] = {0, 0, 0};
+    for (const Lease& lease : leased) {
+      CO_ASSERT(lease.shard < 3u);
+      ++from[lease.shard];
+      queue.acknowledge(lease);
+    }
+    EXPECT_EQ(leased.size(), 20u);
+    EXPECT_EQ(from[0], 0u);
+    EXPECT_EQ(from[1], 15u);
+    EXPECT_EQ(from[2], 5u);
+    EXPECT_FALSE(co_await queue.shutdown());
+  });
+  for (const auto& url : {empty, busy, other}) EXPECT_EQ(emulator_.messages_in(url), 0u) << url;
 }
 
 TEST_F(SqsQueueTest, AMissingQueueIsReportedByNameAtConnect) {

@@ -1,0 +1,89 @@
+#include "support/queue_under_test.h"
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+
+#include "queue/redis/redis_queue.h"
+#include "queue/shards.h"
+
+namespace conveyor::testing {
+
+std::ostream& operator<<(std::ostream& out, Backend backend) {
+  return out << (backend == Backend::redis ? "REDIS" : "SQS");
+}
+
+QueueUnderTest::QueueUnderTest(Backend backend) : backend_(backend) {
+  if (backend == Backend::redis) {
+    redis_ = std::make_unique<RedisServer>();
+  } else {
+    sqs_ = std::make_unique<SqsEmulator>();
+  }
+}
+
+std::vector<std::string> QueueUnderTest::shard_names(const std::string& channel, std::size_t shards) const {
+  return queue::shard_names(channel, shards, backend_ == Backend::redis ? ':' : '-');
+}
+
+void QueueUnderTest::create(const std::string& channel, std::size_t shards) {
+  if (backend_ == Backend::redis) return;
+  for (const std::string& name : shard_names(channel, shards)) {
+    if (!queue_urls_.contains(name)) queue_urls_[name] = sqs_->create_queue(name);
+  }
+}
+
+std::vector<std::string> QueueUnderTest::args() const {
+  if (backend_ == Backend::redis) return {"--queue", "REDIS", "--redis-url", redis_->url()};
+  return {"--queue", "SQS"};
+}
+
+std::vector<std::string> QueueUnderTest::env() const {
+  if (backend_ == Backend::redis) return {};
+  return sqs_->environment();
+}
+
+std::map<std::string, std::size_t> QueueUnderTest::sqs_counts(const std::string& name) const {
+  auto url = queue_urls_.find(name);
+  if (url == queue_urls_.end()) throw std::logic_error("queue " + name + " was never created");
+  return sqs_->counts(url->second);
+}
+
+std::size_t QueueUnderTest::waiting(const std::string& channel, std::size_t shards) const {
+  std::size_t total = 0;
+  for (const std::string& name : shard_names(channel, shards)) {
+    if (backend_ == Backend::redis) {
+      // The list, and leases released for any worker (score 0 in the lease set).
+      total += static_cast<std::size_t>(redis_->integer({"LLEN", name}));
+      total += static_cast<std::size_t>(redis_->integer({"ZCOUNT", queue::RedisQueue::keys_of(name).leases, "0", "0"}));
+    } else {
+      auto counts = sqs_counts(name);
+      total += counts["ApproximateNumberOfMessages"] + counts["ApproximateNumberOfMessagesDelayed"];
+    }
+  }
+  return total;
+}
+
+std::size_t QueueUnderTest::in_flight(const std::string& channel, std::size_t shards) const {
+  std::size_t total = 0;
+  for (const std::string& name : shard_names(channel, shards)) {
+    if (backend_ == Backend::redis) {
+      total += static_cast<std::size_t>(redis_->integer({"ZCOUNT", queue::RedisQueue::keys_of(name).leases, "(0", "+inf"}));
+    } else {
+      total += sqs_counts(name)["ApproximateNumberOfMessagesNotVisible"];
+    }
+  }
+  return total;
+}
+
+void QueueUnderTest::expect_drained(const std::string& channel, std::size_t shards) const {
+  EXPECT_EQ(waiting(channel, shards), 0u);
+  EXPECT_EQ(in_flight(channel, shards), 0u);
+  if (backend_ != Backend::redis) return;
+  for (const std::string& name : shard_names(channel, shards)) {
+    const auto keys = queue::RedisQueue::keys_of(name);
+    EXPECT_EQ(redis_->integer({"HLEN", keys.bodies}), 0) << name;
+    EXPECT_EQ(redis_->integer({"HLEN", keys.attempts}), 0) << name;
+  }
+}
+
+}  // namespace conveyor::testing

@@ -1,0 +1,52 @@
+// A real queue for an end-to-end test, of either backend: a redis-server or the fauxqs SQS
+// emulator, with the flags and environment a `conveyor` child needs to reach it, and what the
+// test reads back to check it. The one suite run over both holds them to the same contract.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "support/redis_server.h"
+#include "support/sqs_emulator.h"
+
+namespace conveyor::testing {
+
+enum class Backend { redis, sqs };
+std::ostream& operator<<(std::ostream& out, Backend backend);
+
+class QueueUnderTest {
+ public:
+  explicit QueueUnderTest(Backend backend);
+
+  Backend backend() const { return backend_; }
+  // Makes the channel's shards exist: SQS queues are provisioned by their owner, never by
+  // Conveyor (Redis lists need nothing). Idempotent.
+  void create(const std::string& channel, std::size_t shards = 1);
+  // Flags and environment for a `conveyor publish|work` child.
+  std::vector<std::string> args() const;
+  std::vector<std::string> env() const;
+
+  // Messages of the channel's shards not yet leased (on SQS: visible or delayed; on Redis: on
+  // the list or released for any worker). These tests schedule no delayed retries.
+  std::size_t waiting(const std::string& channel, std::size_t shards = 1) const;
+  // Messages leased and neither acknowledged nor returned (on SQS: not visible).
+  std::size_t in_flight(const std::string& channel, std::size_t shards = 1) const;
+  // Nothing left of the channel anywhere: no message, no lease, no bookkeeping.
+  void expect_drained(const std::string& channel, std::size_t shards = 1) const;
+
+  RedisServer& redis() { return *redis_; }
+
+ private:
+  std::vector<std::string> shard_names(const std::string& channel, std::size_t shards) const;
+  std::map<std::string, std::size_t> sqs_counts(const std::string& name) const;
+
+  Backend backend_;
+  std::unique_ptr<RedisServer> redis_;
+  std::unique_ptr<SqsEmulator> sqs_;
+  std::map<std::string, std::string> queue_urls_;  // SQS queue name -> URL
+};
+
+}  // namespace conveyor::testing
