@@ -8,7 +8,11 @@
 #
 # WORKER_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the worker on
 # jemalloc instead of glibc malloc, to measure the allocator's share.
-# SHARDS=N spreads the messages over N shard lists and works them all.
+# SHARDS=N spreads the messages over N shards and works them all.
+# QUEUE=SQS runs the same path on Amazon SQS's protocol against the fauxqs
+# emulator (tools/fauxqs, one Node process on 127.0.0.1) instead of Redis; the
+# queue server's own CPU is measured either way, to show which side limits.
+# The last line, "RESULT key=value ...", is for bench/compare.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,13 +49,36 @@ http_get() {  # host port path -> body
   exec 3<&-
 }
 
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
-  --logfile "$work/redis.log" &
-pids+=($!)
-disown  # killed on exit; keep bash from reporting it
-for _ in $(seq 1 200); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$work/redis.log" >&2; exit 1; }
+QUEUE=${QUEUE:-REDIS}
+SHARDS=${SHARDS:-1}
+if [ "$QUEUE" = SQS ]; then
+  # SQS queue names allow no colon; shards are <name>-0 .. <name>-N-1.
+  CHANNEL_NAME=bench-shipments
+  queues=()
+  if [ "$SHARDS" -le 1 ]; then queues=(--queue "$CHANNEL_NAME"); else
+    for i in $(seq 0 $((SHARDS - 1))); do queues+=(--queue "$CHANNEL_NAME-$i"); done
+  fi
+  node tools/fauxqs/launch.mjs --port 0 "${queues[@]}" >"$work/fauxqs.out" 2>"$work/fauxqs.err" &
+  queue_pid=$!
+  pids+=($queue_pid)
+  disown
+  for _ in $(seq 1 200); do grep -q listening "$work/fauxqs.out" 2>/dev/null && break; sleep 0.05; done
+  grep -q listening "$work/fauxqs.out" || { echo "fauxqs did not start:" >&2; cat "$work/fauxqs.err" >&2; exit 1; }
+  export SQS_ENDPOINT="http://$(sed -n 's/^listening on //p' "$work/fauxqs.out")" AWS_REGION=us-east-1 \
+    AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+else
+  CHANNEL_NAME=bench:shipments
+  redis_port=$(free_port)
+  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+    --logfile "$work/redis.log" &
+  queue_pid=$!
+  pids+=($queue_pid)
+  disown  # killed on exit; keep bash from reporting it
+  for _ in $(seq 1 200); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$work/redis.log" >&2; exit 1; }
+  export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+fi
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 "$BIN" partner --listen 127.0.0.1:0 --delay "$DELAY" --threads "$PARTNER_THREADS" >"$work/partner.out" 2>"$work/partner.err" &
 partner_pid=$!
@@ -60,14 +87,16 @@ disown
 for _ in $(seq 1 200); do grep -q listening "$work/partner.out" 2>/dev/null && break; sleep 0.05; done
 partner=$(sed -n 's/^listening on //p' "$work/partner.out")
 
-export SHARDS=${SHARDS:-1} CHANNEL_NAME=bench:shipments REDIS_URL="redis://127.0.0.1:$redis_port/0" TARGET_URL="http://$partner/shipments"
+export QUEUE SHARDS CHANNEL_NAME TARGET_URL="http://$partner/shipments"
 "$BIN" publish --count "$N" | sed 's/^/publish: /'
 
-partner_cpu_before=$(awk '{print $14 + $15}' "/proc/$partner_pid/stat")
+partner_cpu_before=$(cpu_ticks "$partner_pid")
+queue_cpu_before=$(cpu_ticks "$queue_pid")
 /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
   env ${WORKER_PRELOAD:+LD_PRELOAD=$WORKER_PRELOAD} "$BIN" work --until-empty --concurrency "$CONCURRENCY" --threads "$THREADS" --report "$work/report.json" \
   >"$work/work.out" 2>"$work/work.err" || { cat "$work/work.err" >&2; exit 1; }
-partner_cpu_after=$(awk '{print $14 + $15}' "/proc/$partner_pid/stat")
+partner_cpu_after=$(cpu_ticks "$partner_pid")
+queue_cpu_after=$(cpu_ticks "$queue_pid")
 
 read -r wall user sys rss_kb <"$work/time"
 stats=$(http_get 127.0.0.1 "${partner##*:}" /stats)
@@ -78,18 +107,23 @@ ideal=$(awk -v n="$N" -v d="$delay_s" -v c="$CONCURRENCY" 'BEGIN { printf "%.2f"
 ticks=$(getconf CLK_TCK)
 
 echo "worker: $(cat "$work/work.out")"
+echo "reproduce: QUEUE=$QUEUE SHARDS=$SHARDS ${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
 awk -v n="$N" -v c="$CONCURRENCY" -v t="$THREADS" -v d="$DELAY" -v wall="$wall" -v ideal="$ideal" \
     -v user="$user" -v sys="$sys" -v rss="$rss_kb" -v unique="$unique" -v dups="$dups" \
-    -v pcpu="$(( (partner_cpu_after - partner_cpu_before) ))" -v ticks="$ticks" -v shards="$SHARDS" 'BEGIN {
-  printf "\nN=%d concurrency=%d threads=%d delay=%s shards=%d\n", n, c, t, d, shards
+    -v pcpu="$(( (partner_cpu_after - partner_cpu_before) ))" -v ticks="$ticks" -v shards="$SHARDS" \
+    -v queue="$QUEUE" -v qcpu="$(( (queue_cpu_after - queue_cpu_before) ))" 'BEGIN {
+  printf "\nQUEUE=%s N=%d concurrency=%d threads=%d delay=%s shards=%d\n", queue, n, c, t, d, shards
   printf "  wall time          %.2f s\n", wall
   printf "  ideal              %.2f s (N x delay / concurrency)\n", ideal
   printf "  efficiency         %.2f x ideal\n", wall / ideal
   printf "  throughput         %.0f msg/s\n", n / wall
   printf "  worker CPU         %.2f s (user %.2f + sys %.2f)\n", user + sys, user, sys
   printf "  worker peak RSS    %.1f MiB\n", rss / 1024
+  printf "  worker CPU / 100k  %.2f s\n", (user + sys) * 100000 / n
+  printf "  queue server CPU   %.2f s (%s, while the worker ran)\n", qcpu / ticks, queue == "SQS" ? "fauxqs" : "redis-server"
   printf "  partner CPU        %.2f s\n", pcpu / ticks
   printf "  partner unique     %d (lost: %d)\n", unique, n - unique
   printf "  partner duplicates %d\n", dups
+  printf "RESULT queue=%s shards=%d n=%d wall=%.2f ideal=%.2f msgs_per_s=%.0f cpu=%.2f cpu_per_100k=%.2f rss_mib=%.1f queue_cpu=%.2f partner_cpu=%.2f lost=%d duplicates=%d\n", \
+    queue, shards, n, wall, ideal, n / wall, user + sys, (user + sys) * 100000 / n, rss / 1024, qcpu / ticks, pcpu / ticks, n - unique, dups
 }'
-echo "reproduce: SHARDS=$SHARDS ${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
