@@ -85,6 +85,13 @@ int run(int argc, char** argv) {
   key_option(work, "--request-timeout", "REQUEST_TIMEOUT", flags, "Deadline per partner call");
   key_option(work, "--shutdown-timeout", "SHUTDOWN_TIMEOUT", flags, "Drain time on SIGINT/SIGTERM");
   key_option(work, "--fetch-batch", "FETCH_BATCH", flags, "Most messages per lease round trip");
+  key_option(work, "--max-attempts", "MAX_ATTEMPTS", flags, "Attempts per message before it is dead-lettered");
+  key_option(work, "--retry-base", "RETRY_BASE", flags, "Backoff before the first retry (doubles, full jitter)");
+  key_option(work, "--retry-max-delay", "RETRY_MAX_DELAY", flags, "Longest backoff between attempts");
+  key_option(work, "--retry-statuses", "RETRY_STATUSES", flags, "Partner statuses retried, e.g. 408,425,429,5xx");
+  key_option(work, "--max-message-bytes", "MAX_MESSAGE_BYTES", flags, "Larger messages are dead-lettered unsent");
+  key_option(work, "--circuit-failures", "CIRCUIT_FAILURES", flags, "Consecutive failures that pause calls (0: never)");
+  key_option(work, "--circuit-cooldown", "CIRCUIT_COOLDOWN", flags, "First pause once the circuit opens");
   work->add_flag("--until-empty", work_options.until_empty,
                  "Exit once the queue and every in-flight lease (any worker's) are empty");
   work->add_option("--report", work_options.report_path, "Write the final report as JSON to this file");

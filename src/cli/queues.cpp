@@ -92,15 +92,29 @@ QueueLayout resolve_sqs(const config::Settings& settings) {
       }
     }
     layout.shards = settings.sqs_queue_urls;
-    return layout;
+  } else {
+    for (const std::string& name : queue::shard_names(settings.channel, settings.shards, '-')) {
+      auto url = call_once(options, [&](sqs::Client& client) { return client.get_queue_url(name); });
+      if (!url) {
+        throw config::ConfigError(fmt::format("CHANNEL_NAME: SQS queue '{}' at {}: {}", name, options.endpoint,
+                                              url.error().to_string()));
+      }
+      layout.shards.push_back(std::move(*url));
+    }
   }
-  for (const std::string& name : queue::shard_names(settings.channel, settings.shards, '-')) {
+  layout.sqs_dead_letter_url = settings.sqs_dead_letter_url;
+  if (layout.sqs_dead_letter_url.empty()) {
+    // By convention <channel>-dead, as Redis keeps <channel>:dead; the channel defaults to the
+    // first queue URL's last path segment.
+    const std::string channel = settings.channel.empty() ? layout.shards.front().substr(layout.shards.front().rfind('/') + 1)
+                                                         : settings.channel;
+    const std::string name = channel + "-dead";
     auto url = call_once(options, [&](sqs::Client& client) { return client.get_queue_url(name); });
     if (!url) {
-      throw config::ConfigError(fmt::format("CHANNEL_NAME: SQS queue '{}' at {}: {}", name, options.endpoint,
-                                            url.error().to_string()));
+      throw config::ConfigError(fmt::format("SQS_DEAD_LETTER_QUEUE_URL: not set, and no queue '{}' at {}: {}", name,
+                                            options.endpoint, url.error().to_string()));
     }
-    layout.shards.push_back(std::move(*url));
+    layout.sqs_dead_letter_url = std::move(*url);
   }
   return layout;
 }
@@ -147,7 +161,8 @@ std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor execu
         // About one refill of the dispatcher (it leases once an eighth of its slots is free), and
         // a call's worth for every receiver: more would only age in the buffer.
         .prefetch = std::max(receivers * layout.shards.size() * 10, std::min(settings.fetch_batch, concurrency / 8)),
-        .writers = std::max<std::size_t>(receivers * layout.shards.size(), 2)};
+        .writers = std::max<std::size_t>(receivers * layout.shards.size(), 2),
+        .dead_letter_url = layout.sqs_dead_letter_url};
     return std::make_unique<queue::SqsQueue>(executor, layout.sqs, std::move(options));
   }
   std::vector<std::unique_ptr<queue::QueueBackend>> shards;

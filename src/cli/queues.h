@@ -26,6 +26,7 @@ struct QueueLayout {
   std::vector<std::string> shards;  // Redis list names, or SQS queue URLs
   redis::Endpoint redis;            // QUEUE=REDIS
   sqs::ClientOptions sqs;           // QUEUE=SQS
+  std::string sqs_dead_letter_url;  // QUEUE=SQS
 
   // For the start-up log line: where and what, never a password or key.
   std::string describe() const;

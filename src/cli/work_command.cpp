@@ -79,6 +79,14 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
                                           settings.concurrency, files));
   }
 
+  std::string why;
+  auto retryable = dispatch::RetryableStatuses::parse(settings.retry_statuses, &why);
+  if (!retryable) throw config::ConfigError(fmt::format("RETRY_STATUSES: {}", why));
+  const dispatch::DeliveryPolicyOptions policy{.retry_base = settings.retry_base,
+                                               .retry_max_delay = settings.retry_max_delay,
+                                               .max_attempts = static_cast<std::uint32_t>(settings.max_attempts),
+                                               .retryable = *retryable};
+
   std::vector<std::unique_ptr<Lane>> lanes;
   for (std::size_t i = 0; i < settings.threads; ++i) {
     auto lane = std::make_unique<Lane>();
@@ -96,7 +104,12 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
         dispatch::DispatcherOptions{.concurrency = share,
                                     .fetch_batch = settings.fetch_batch,
                                     .idle_poll = settings.idle_poll,
-                                    .until_empty = options.until_empty});
+                                    .until_empty = options.until_empty,
+                                    .max_message_bytes = settings.max_message_bytes,
+                                    .policy = policy,
+                                    .circuit = {.threshold = static_cast<std::uint32_t>(settings.circuit_failures),
+                                                .cooldown = settings.circuit_cooldown,
+                                                .max_cooldown = std::max(settings.circuit_cooldown, Duration(30'000))}});
     lanes.push_back(std::move(lane));
   }
 

@@ -26,6 +26,7 @@ constexpr std::array kKeys = {
     KeySpec{"AWS_ACCESS_KEY_ID", "", "AWS access key id that signs SQS requests (required with QUEUE=SQS)."},
     KeySpec{"AWS_SECRET_ACCESS_KEY", "", "AWS secret access key (required with QUEUE=SQS; secret, never logged).", true},
     KeySpec{"AWS_SESSION_TOKEN", "", "Session token of temporary AWS credentials (secret, never logged).", true},
+    KeySpec{"SQS_DEAD_LETTER_QUEUE_URL", "", "Queue URL dead letters go to; default: the queue named <CHANNEL_NAME>-dead, looked up at start."},
     KeySpec{"SQS_WAIT_TIME", "10s", "ReceiveMessage long-poll wait, 0s to 20s."},
     KeySpec{"SQS_RECEIVERS", "0", "ReceiveMessage calls in flight per thread and shard; 0 = sized from CONCURRENCY."},
     KeySpec{"TARGET_URL", "", "Partner endpoint each message is POSTed to (http:// or https://; required by work)."},
@@ -36,6 +37,13 @@ constexpr std::array kKeys = {
     KeySpec{"REQUEST_TIMEOUT", "10s", "Deadline for one partner call, connect included; must be below LEASE_TIMEOUT."},
     KeySpec{"SHUTDOWN_TIMEOUT", "10s", "On SIGINT/SIGTERM, how long to let in-flight calls finish before giving them back."},
     KeySpec{"FETCH_BATCH", "500", "Most messages leased in one round trip."},
+    KeySpec{"MAX_ATTEMPTS", "10", "Delivery attempts per message, the first included; then it is dead-lettered."},
+    KeySpec{"RETRY_BASE", "1s", "Backoff before the first retry; it doubles per attempt, with full jitter."},
+    KeySpec{"RETRY_MAX_DELAY", "5m", "Longest backoff between attempts (a partner's Retry-After may ask for more)."},
+    KeySpec{"RETRY_STATUSES", "408,425,429,5xx", "Partner statuses that are retried; any other non-2xx is dead-lettered at once."},
+    KeySpec{"MAX_MESSAGE_BYTES", "262144", "Largest message delivered; a larger one is dead-lettered unsent."},
+    KeySpec{"CIRCUIT_FAILURES", "20", "Consecutive partner failures (no answer, 429, 5xx) that stop calls for a cooldown; 0: never."},
+    KeySpec{"CIRCUIT_COOLDOWN", "1s", "First pause of calls once the circuit opens; doubles while probes fail, up to 30s."},
     KeySpec{"PUBLISH_BATCH", "1000", "Messages per write when publishing: one RPUSH on Redis; on SQS, sent ten per SendMessageBatch call."},
     KeySpec{"IDLE_POLL", "100ms", "Longest wait between fetches while the queue is empty."},
     KeySpec{"PARTNER_CA_FILE", "", "PEM file of CAs to trust for an https:// TARGET_URL (default: the system's)."},
@@ -184,11 +192,19 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.fetch_batch = r.count("FETCH_BATCH", 1, 100'000);
   s.publish_batch = r.count("PUBLISH_BATCH", 1, 100'000);
   s.idle_poll = r.duration("IDLE_POLL");
+  s.max_attempts = r.count("MAX_ATTEMPTS", 1, 1000);
+  s.retry_base = r.duration("RETRY_BASE");
+  s.retry_max_delay = r.duration("RETRY_MAX_DELAY");
+  s.retry_statuses = r.string("RETRY_STATUSES");
+  s.max_message_bytes = r.count("MAX_MESSAGE_BYTES", 1, 512u * 1024 * 1024);
+  s.circuit_failures = r.count("CIRCUIT_FAILURES", 0, 1'000'000);
+  s.circuit_cooldown = r.duration("CIRCUIT_COOLDOWN");
   s.partner_ca_file = r.string("PARTNER_CA_FILE");
   s.partner_tls_verify = r.flag("PARTNER_TLS_VERIFY");
   s.partner_authorization = r.string("PARTNER_AUTHORIZATION");
   s.log_level = r.string("LOG_LEVEL");
   s.sqs_endpoint = r.string("SQS_ENDPOINT");
+  s.sqs_dead_letter_url = r.string("SQS_DEAD_LETTER_QUEUE_URL");
   s.aws_region = r.string("AWS_REGION");
   if (s.aws_region.empty()) s.aws_region = r.string("AWS_DEFAULT_REGION");
   s.aws_access_key_id = r.string("AWS_ACCESS_KEY_ID");

@@ -36,6 +36,13 @@ struct Settings {
   std::size_t fetch_batch = 500;
   std::size_t publish_batch = 1000;
   Duration idle_poll{100};
+  std::size_t max_attempts = 10;
+  Duration retry_base{1'000};
+  Duration retry_max_delay{300'000};
+  std::string retry_statuses;  // RETRY_STATUSES, checked by the dispatch layer's parser at start
+  std::size_t max_message_bytes = 262'144;
+  std::size_t circuit_failures = 20;
+  Duration circuit_cooldown{1'000};
   std::string partner_ca_file;
   bool partner_tls_verify = true;
   std::string partner_authorization;  // secret: never logged
@@ -44,6 +51,7 @@ struct Settings {
   // QUEUE=SQS only.
   std::vector<std::string> sqs_queue_urls;  // SQS_QUEUE_URL, split at commas; empty: look up CHANNEL_NAME
   std::string sqs_endpoint;                 // empty: from the queue URL or the region
+  std::string sqs_dead_letter_url;          // empty: look up <channel>-dead
   std::string aws_region;                   // AWS_REGION, else AWS_DEFAULT_REGION
   std::string aws_access_key_id;
   std::string aws_secret_access_key;  // secret: never logged

@@ -8,6 +8,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "queue/message_problem.h"
+
 namespace conveyor::dispatch {
 namespace asio = boost::asio;
 using namespace std::chrono_literals;
@@ -37,7 +39,9 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, queue::QueueBackend& back
       wakeup_(executor_),
       // Lease only when a worthwhile batch of slots is free: one round trip
       // per freed slot would cost more than the delivery itself.
-      refill_threshold_(std::clamp<std::size_t>(options.concurrency / 8, 1, options.fetch_batch)) {
+      refill_threshold_(std::clamp<std::size_t>(options.concurrency / 8, 1, options.fetch_batch)),
+      policy_(options.policy),
+      circuit_(options.circuit) {
   idle_.reserve(options_.concurrency);
 }
 
@@ -50,12 +54,20 @@ asio::awaitable<void> Dispatcher::run() {
   Duration idle = kFirstIdle;
   Duration error_backoff = kFirstErrorBackoff;
   while (!stopping_) {
+    if (!circuit_.admits_work(std::chrono::steady_clock::now())) {
+      // The partner is down: take no new work until a probe may go, or the probe's answer.
+      const bool open = circuit_.state() == CircuitBreaker::State::open;
+      co_await sleep_until_woken(open ? circuit_.reopens_at() : std::chrono::steady_clock::time_point::max());
+      continue;
+    }
     const std::size_t free = options_.concurrency - in_flight();
     if (free < refill_threshold_) {
       co_await sleep_until_woken(std::chrono::steady_clock::time_point::max());
       continue;
     }
-    auto leased = co_await backend_.lease(std::min(free, options_.fetch_batch));
+    // Half-open, one message is the probe: leasing more would only give them back.
+    const bool probing = circuit_.state() != CircuitBreaker::State::closed;
+    auto leased = co_await backend_.lease(probing ? 1 : std::min(free, options_.fetch_batch));
     if (!leased) {
       spdlog::warn("cannot lease messages: {}; retrying in {}", leased.error().message(),
                    format_duration(error_backoff));
@@ -115,7 +127,14 @@ asio::awaitable<void> Dispatcher::courier() {
     }
     queue::Lease lease = std::move(ready_.front());
     ready_.pop_front();
+    const auto now = std::chrono::steady_clock::now();
     if (abandoning_) {
+      backend_.release(lease);
+      stats_.released.add();
+    } else if (auto problem = queue::message_problem(lease.body, options_.max_message_bytes)) {
+      dead_letter(lease, queue::DeadLetter{.reason = std::move(*problem), .status = 0, .response = {}});
+    } else if (!circuit_.allow(now)) {
+      // Not attempted: back to the queue at once for whoever can reach the partner.
       backend_.release(lease);
       stats_.released.add();
     } else {
@@ -135,24 +154,47 @@ asio::awaitable<void> Dispatcher::courier() {
 
 void Dispatcher::settle(const queue::Lease& lease, const Result<PartnerAnswer>& answer,
                         std::chrono::steady_clock::time_point started) {
-  if (answer && answer->delivered()) {
-    backend_.acknowledge(lease);
-    stats_.delivered.add();
-    stats_.latency.record(
-        std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started));
-  } else if (abandoning_) {
+  const bool delivered = answer && answer->delivered();
+  if (abandoning_ && !delivered) {
     backend_.release(lease);
     stats_.released.add();
-  } else {
-    // Not lost: the lease stays in the queue and the message comes back to
-    // any worker when it expires.
-    stats_.failed.add();
-    if (answer) {
-      spdlog::debug("message {}: partner answered {}", lease.id, answer->status);
-    } else {
-      spdlog::debug("message {}: {}", lease.id, answer.error().message());
-    }
+    return;
   }
+  const auto now = std::chrono::steady_clock::now();
+  const auto circuit_was = circuit_.state();
+  circuit_.record(!answer || answer->status == 429 || answer->status >= 500, now);
+  if (circuit_.state() != circuit_was || circuit_.state() == CircuitBreaker::State::half_open) wake();
+
+  const Verdict verdict = policy_.judge(lease.attempt, answer);
+  switch (verdict.kind) {
+    case Verdict::Kind::acknowledge:
+      backend_.acknowledge(lease);
+      stats_.delivered.add();
+      stats_.latency.record(std::chrono::duration_cast<std::chrono::microseconds>(now - started));
+      return;
+    case Verdict::Kind::retry:
+      // Scheduled in the queue, not held here: a worker that dies meanwhile loses nothing.
+      backend_.retry_later(lease, verdict.delay);
+      stats_.failed.add();
+      stats_.retried.add();
+      if (answer) {
+        spdlog::debug("message {}: partner answered {}; retry in {}", lease.id, answer->status,
+                      format_duration(verdict.delay));
+      } else {
+        spdlog::debug("message {}: {}; retry in {}", lease.id, answer.error().message(), format_duration(verdict.delay));
+      }
+      return;
+    case Verdict::Kind::dead_letter:
+      stats_.failed.add();
+      dead_letter(lease, verdict.dead_letter);
+      return;
+  }
+}
+
+void Dispatcher::dead_letter(const queue::Lease& lease, const queue::DeadLetter& why) {
+  backend_.dead_letter(lease, why);
+  stats_.dead_lettered.add();
+  spdlog::warn("message {} dead-lettered after {} attempt(s): {}", lease.id, lease.attempt, why.reason);
 }
 
 asio::awaitable<void> Dispatcher::sleep_until_woken(std::chrono::steady_clock::time_point deadline) {

@@ -1,8 +1,10 @@
 // The dispatcher of one lane (one thread, one io_context): leases messages
 // from its queue backend, runs up to `concurrency` partner deliveries at once,
-// and reports each outcome back to the backend. It never holds more than
-// `concurrency` messages, whatever the backlog, and knows nothing of Redis,
-// SQS or HTTP.
+// and reports each outcome back to the backend as the delivery policy rules:
+// acknowledge, retry later, or dead-letter (poison messages never reach the
+// partner). A circuit breaker stops calls and leasing while the partner is
+// down. It never holds more than `concurrency` messages, whatever the backlog
+// or fault, and knows nothing of Redis, SQS or HTTP.
 //
 // Ownership: the backend and partner must outlive the dispatcher; run() must
 // have completed before any of the three is destroyed. Every member function
@@ -19,6 +21,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "core/duration.h"
+#include "dispatch/circuit_breaker.h"
+#include "dispatch/delivery_policy.h"
 #include "dispatch/partner.h"
 #include "metrics/delivery_stats.h"
 #include "queue/queue_backend.h"
@@ -30,6 +34,9 @@ struct DispatcherOptions {
   std::size_t fetch_batch = 500;   // most messages per lease call
   Duration idle_poll{100};         // longest sleep while the queue is empty
   bool until_empty = false;        // stop once the shared queue has no work left
+  std::size_t max_message_bytes = 262'144;  // larger messages are poison
+  DeliveryPolicyOptions policy;
+  CircuitOptions circuit;
 };
 
 class Dispatcher {
@@ -61,6 +68,7 @@ class Dispatcher {
   // Records the outcome of one delivery with the backend and the stats.
   void settle(const queue::Lease& lease, const Result<PartnerAnswer>& answer,
               std::chrono::steady_clock::time_point started);
+  void dead_letter(const queue::Lease& lease, const queue::DeadLetter& why);
   boost::asio::awaitable<void> sleep_until_woken(std::chrono::steady_clock::time_point deadline);
   void wake();
   void dispatch_ready();
@@ -80,6 +88,8 @@ class Dispatcher {
   bool closing_ = false;  // couriers leave once ready_ is empty
   bool abandoning_ = false;
   metrics::DeliveryStats stats_;
+  DeliveryPolicy policy_;
+  CircuitBreaker circuit_;
 };
 
 }  // namespace conveyor::dispatch

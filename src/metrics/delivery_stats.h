@@ -11,7 +11,9 @@ namespace conveyor::metrics {
 struct DeliveryStats {
   Counter leased;          // messages taken from the queue
   Counter delivered;       // partner answered 2xx; acknowledged
-  Counter failed;          // non-2xx or transport error; left to come back
+  Counter failed;          // attempts that did not deliver (non-2xx, transport error)
+  Counter retried;         // failed attempts scheduled again in the queue
+  Counter dead_lettered;   // taken out for good: refused by the partner, out of attempts, or poison
   Counter released;        // given back unfinished on shutdown
   Counter in_flight;       // partner calls running now
   Counter peak_in_flight;  // highest in_flight seen

@@ -10,6 +10,8 @@ RunReport RunReport::from(std::span<const DeliveryStats* const> lanes, std::chro
   for (const DeliveryStats* lane : lanes) {
     r.delivered += lane->delivered.get();
     r.failed += lane->failed.get();
+    r.retried += lane->retried.get();
+    r.dead_lettered += lane->dead_lettered.get();
     r.released += lane->released.get();
     r.peak_in_flight += lane->peak_in_flight.get();
     latency.merge(lane->latency);
@@ -25,6 +27,8 @@ boost::json::object RunReport::to_json() const {
   return {
       {"delivered", delivered},
       {"failed", failed},
+      {"retried", retried},
+      {"dead_lettered", dead_lettered},
       {"released", released},
       {"elapsed_seconds", elapsed_seconds},
       {"messages_per_second", messages_per_second},
@@ -37,9 +41,9 @@ boost::json::object RunReport::to_json() const {
 
 std::string RunReport::to_text() const {
   return fmt::format(
-      "delivered {}  failed {}  released {}  elapsed {:.2f}s  {:.0f} msg/s  "
+      "delivered {}  failed {}  retried {}  dead-lettered {}  released {}  elapsed {:.2f}s  {:.0f} msg/s  "
       "latency p50 {:.1f}ms p99 {:.1f}ms  peak in-flight {}  connections opened {}",
-      delivered, failed, released, elapsed_seconds, messages_per_second, latency_p50_ms, latency_p99_ms,
+      delivered, failed, retried, dead_lettered, released, elapsed_seconds, messages_per_second, latency_p50_ms, latency_p99_ms,
       peak_in_flight, connections_opened);
 }
 

@@ -16,6 +16,8 @@ namespace conveyor::metrics {
 struct RunReport {
   std::uint64_t delivered = 0;
   std::uint64_t failed = 0;
+  std::uint64_t retried = 0;
+  std::uint64_t dead_lettered = 0;
   std::uint64_t released = 0;
   double elapsed_seconds = 0;
   double messages_per_second = 0;

@@ -1,6 +1,7 @@
 #include "publish/message_source.h"
 
-#include <boost/json/parse.hpp>
+#include "queue/message_problem.h"
+
 #include <fmt/format.h>
 
 namespace conveyor::publish {
@@ -16,27 +17,13 @@ std::optional<std::string> GeneratedMessages::next() {
   return generated_message(next_++);
 }
 
-std::optional<std::string> message_problem(std::string_view text) {
-  boost::system::error_code ec;
-  const auto value = boost::json::parse(text, ec);
-  if (ec) return fmt::format("invalid JSON: {}", ec.message());
-  if (!value.is_object()) return std::string("not a JSON object");
-  return std::nullopt;
-}
-
 std::optional<std::string> JsonLines::next() {
   std::string line;
   while (std::getline(in_, line)) {
     ++line_;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    std::optional<std::string> problem;
-    if (line.size() > max_bytes_) {
-      problem = fmt::format("message of {} bytes is larger than the queue accepts ({} bytes)", line.size(), max_bytes_);
-    } else {
-      problem = message_problem(line);
-    }
-    if (problem) {
+    if (auto problem = queue::message_problem(line, max_bytes_)) {
       ++rejected_;
       if (on_reject_) on_reject_(line_, *problem);
       continue;

@@ -34,10 +34,6 @@ class GeneratedMessages final : public MessageSource {
   std::size_t next_ = 0;
 };
 
-// Why `text` is not an acceptable message (not JSON, not an object), or
-// nullopt if it is.
-std::optional<std::string> message_problem(std::string_view text);
-
 class JsonLines final : public MessageSource {
  public:
   // Called for each refused line with its 1-based number and the reason.

@@ -3,7 +3,8 @@
 // Redis or SQS. One backend instance belongs to one io_context (thread) and is
 // only called from it; it owns its own connections.
 //
-// Outcomes are recorded at once and written to the queue in batches; flush()
+// Outcomes (acknowledge, release, retry later, dead-letter) are recorded at
+// once and written to the queue in batches; flush()
 // waits until everything recorded so far is durable in the queue. A lease
 // that is never settled (crash, timeout) comes back when it expires.
 #pragma once
@@ -16,6 +17,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "core/error.h"
+#include "queue/dead_letter.h"
 #include "queue/lease.h"
 
 namespace conveyor::queue {
@@ -41,6 +43,8 @@ class QueueBackend {
   virtual void release(const Lease& lease) = 0;
   // Make the message due again no earlier than `delay` from now.
   virtual void retry_later(const Lease& lease, std::chrono::milliseconds delay) = 0;
+  // Take the message out of delivery for good, its body untouched, beside `why`.
+  virtual void dead_letter(const Lease& lease, const DeadLetter& why) = 0;
 
   // Writes every outcome recorded so far; completes when they are durable.
   virtual boost::asio::awaitable<error_code> flush() = 0;

@@ -71,6 +71,10 @@ void ShardedQueue::retry_later(const Lease& lease, std::chrono::milliseconds del
   shards_.at(lease.shard).backend->retry_later(lease, delay);
 }
 
+void ShardedQueue::dead_letter(const Lease& lease, const DeadLetter& why) {
+  shards_.at(lease.shard).backend->dead_letter(lease, why);
+}
+
 boost::asio::awaitable<error_code> ShardedQueue::on_every_shard(Step step) {
   error_code first_error;
   for (auto& shard : shards_) {

@@ -47,13 +47,17 @@ class ScriptedPartner final : public Partner {
     timers_.erase(&timer);
     --running;
     if (ec) co_return make_error_code(Error::shutting_down);
-    co_return PartnerAnswer{answer(body), "", ""};
+    const unsigned status = answer(body);
+    if (status == 0) co_return make_error_code(asio::error::connection_reset);  // no answer at all
+    co_return PartnerAnswer{status, status >= 300 ? "refused: " + std::string(body) : "", retry_after};
   }
   void cancel_all() override {
     for (auto* t : timers_) t->cancel();
   }
 
+  // The status for a body; 0 is a dropped connection instead of an answer.
   std::function<unsigned(std::string_view)> answer = [](std::string_view) { return 200u; };
+  std::string retry_after;  // sent with every answer
   std::size_t calls = 0, running = 0, max_running = 0;
   std::set<std::string> keys;
 
@@ -91,11 +95,22 @@ class Running {
 
 bool run_to_completion(asio::io_context& io, Dispatcher& d) { return Running(io, d).finishes(); }
 
+DispatcherOptions options(std::size_t concurrency, std::size_t fetch_batch, Duration idle_poll, bool until_empty) {
+  DispatcherOptions o;
+  o.concurrency = concurrency;
+  o.fetch_batch = fetch_batch;
+  o.idle_poll = idle_poll;
+  o.until_empty = until_empty;
+  o.policy.retry_base = 1ms;
+  o.policy.retry_max_delay = 5ms;
+  return o;
+}
+
 TEST(Dispatcher, DeliversEveryMessageOnceAndNeverExceedsConcurrency) {
   asio::io_context io;
   InMemoryQueue queue(2000);
   ScriptedPartner partner(io, 2ms);
-  Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 64, .fetch_batch = 50, .idle_poll = 10ms, .until_empty = true});
+  Dispatcher d(io.get_executor(), queue, partner, options(64, 50, 10ms, true));
   ASSERT_TRUE(run_to_completion(io, d));
 
   std::vector<std::string> expected;
@@ -117,36 +132,128 @@ TEST(Dispatcher, LeasesInBatchesNotOneByOne) {
   asio::io_context io;
   InMemoryQueue queue(5000);
   ScriptedPartner partner(io, 1ms);
-  Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 800, .fetch_batch = 500, .idle_poll = 10ms, .until_empty = true});
+  Dispatcher d(io.get_executor(), queue, partner, options(800, 500, 10ms, true));
   ASSERT_TRUE(run_to_completion(io, d));
   EXPECT_EQ(queue.acknowledged.size(), 5000u);
   // Refill waits for at least concurrency/8 = 100 free slots.
   EXPECT_LE(queue.lease_calls, 5000u / 100 + 20);
 }
 
-TEST(Dispatcher, FailedDeliveriesAreLeftLeasedNotAcknowledged) {
+bool ends_in_7(std::string_view body) { return body.find("7}") != std::string_view::npos; }
+
+TEST(Dispatcher, RetryableFailuresAreRetriedThroughTheQueueUntilDelivered) {
   asio::io_context io;
   InMemoryQueue queue(100);
   ScriptedPartner partner(io, 1ms);
-  partner.answer = [](std::string_view body) {
-    return body.find("7}") != std::string_view::npos ? 503u : 200u;  // i ending in 7
+  std::map<std::string, int> seen;
+  partner.answer = [&](std::string_view body) {
+    // Messages ending in 7 fail twice: a 503, then a dropped connection.
+    const int n = ++seen[std::string(body)];
+    if (!ends_in_7(body) || n > 2) return 200u;
+    return n == 1 ? 503u : 0u;
   };
-  Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 10, .fetch_batch = 10, .idle_poll = 5ms, .until_empty = false});
-  Running running(io, d);
-  ASSERT_TRUE(running.until([&] { return partner.calls == 100; }));
-  d.stop();
-  ASSERT_TRUE(running.finishes());
+  Dispatcher d(io.get_executor(), queue, partner, options(10, 10, 5ms, true));
+  ASSERT_TRUE(run_to_completion(io, d));
+  EXPECT_EQ(queue.acknowledged.size(), 100u);
+  EXPECT_EQ(std::set<std::string>(queue.acknowledged.begin(), queue.acknowledged.end()).size(), 100u);
+  EXPECT_EQ(queue.retried.size(), 20u);  // ten messages, two retries each, scheduled in the queue
+  for (const auto& body : queue.retried) EXPECT_TRUE(ends_in_7(body)) << body;
+  for (auto delay : queue.retry_delays) EXPECT_LE(delay, 5ms);  // RETRY_MAX_DELAY
+  EXPECT_TRUE(queue.dead.empty());
+  EXPECT_EQ(partner.keys.size(), 100u);  // one Idempotency-Key per message, whatever the attempt
+  EXPECT_EQ(d.stats().failed.get(), 20u);
+  EXPECT_EQ(d.stats().retried.get(), 20u);
+  EXPECT_EQ(d.stats().delivered.get(), 100u);
+}
+
+TEST(Dispatcher, AStatusRetryingCannotHelpIsDeadLetteredAtOnceWithTheAnswer) {
+  asio::io_context io;
+  InMemoryQueue queue(100);
+  ScriptedPartner partner(io, 1ms);
+  partner.answer = [](std::string_view body) { return ends_in_7(body) ? 400u : 200u; };
+  Dispatcher d(io.get_executor(), queue, partner, options(10, 10, 5ms, true));
+  ASSERT_TRUE(run_to_completion(io, d));
   EXPECT_EQ(queue.acknowledged.size(), 90u);
-  EXPECT_EQ(queue.leased.size(), 10u);  // still leased: they come back when the lease expires
-  for (const auto& [id, body] : queue.leased) EXPECT_NE(body.find("7}"), std::string::npos) << body;
-  EXPECT_EQ(d.stats().failed.get(), 10u);
+  EXPECT_TRUE(queue.retried.empty());
+  ASSERT_EQ(queue.dead.size(), 10u);
+  for (const auto& [body, why] : queue.dead) {
+    EXPECT_TRUE(ends_in_7(body)) << body;
+    EXPECT_EQ(why.reason, "partner answered 400");
+    EXPECT_EQ(why.status, 400u);
+    EXPECT_EQ(why.response, "refused: " + body);
+  }
+  EXPECT_EQ(partner.calls, 100u);  // one attempt each
+  EXPECT_EQ(d.stats().dead_lettered.get(), 10u);
+}
+
+TEST(Dispatcher, AMessageOutOfAttemptsIsDeadLetteredSayingWhy) {
+  asio::io_context io;
+  InMemoryQueue queue(20);
+  ScriptedPartner partner(io, 1ms);
+  partner.answer = [](std::string_view body) { return ends_in_7(body) ? 503u : 200u; };
+  auto o = options(10, 10, 5ms, true);
+  o.policy.max_attempts = 3;
+  o.circuit.threshold = 0;
+  Dispatcher d(io.get_executor(), queue, partner, o);
+  ASSERT_TRUE(run_to_completion(io, d));
+  EXPECT_EQ(queue.acknowledged.size(), 18u);
+  ASSERT_EQ(queue.dead.size(), 2u);  // {"i":7} and {"i":17}
+  for (const auto& [body, why] : queue.dead) {
+    EXPECT_EQ(why.reason, "gave up after 3 attempts; last: partner answered 503");
+    EXPECT_EQ(why.status, 503u);
+  }
+  EXPECT_EQ(partner.calls, 18u + 2u * 3u);
+  EXPECT_EQ(queue.retried.size(), 4u);
+}
+
+TEST(Dispatcher, PoisonIsDeadLetteredWithoutReachingThePartner) {
+  asio::io_context io;
+  InMemoryQueue queue(10);
+  const std::vector<std::string> poison = {"not json", "[1,2,3]", "\"text\"", "{\"p\":", std::string("\xff\xfe{}", 4),
+                                           "{\"big\":\"" + std::string(2000, 'x') + "\"}"};
+  for (const auto& p : poison) queue.waiting.push_back(p);
+  ScriptedPartner partner(io, 1ms);
+  auto o = options(10, 10, 5ms, true);
+  o.max_message_bytes = 1000;
+  Dispatcher d(io.get_executor(), queue, partner, o);
+  ASSERT_TRUE(run_to_completion(io, d));
+  EXPECT_EQ(queue.acknowledged.size(), 10u);
+  EXPECT_EQ(partner.calls, 10u);
+  ASSERT_EQ(queue.dead.size(), poison.size());
+  std::map<std::string, std::string> reasons;
+  for (const auto& [body, why] : queue.dead) reasons[body] = why.reason;
+  EXPECT_EQ(reasons.at("[1,2,3]"), "not a JSON object");
+  EXPECT_EQ(reasons.at("not json").rfind("invalid JSON", 0), 0u);
+  EXPECT_EQ(reasons.at(poison.back()), "message of 2010 bytes is larger than the queue accepts (1000 bytes)");
+}
+
+TEST(Dispatcher, TheCircuitOpensOnADeadPartnerAndClosesWhenItIsBack) {
+  asio::io_context io;
+  InMemoryQueue queue(200);
+  ScriptedPartner partner(io, 1ms);
+  bool down = true;
+  partner.answer = [&](std::string_view) { return down ? 0u : 200u; };
+  auto o = options(10, 10, 5ms, true);
+  o.circuit = {.threshold = 5, .cooldown = 50ms, .max_cooldown = 100ms};
+  o.policy.max_attempts = 1000;
+  Dispatcher d(io.get_executor(), queue, partner, o);
+  Running running(io, d);
+  // One second of a dead partner: a first burst (at most the concurrency), then a probe per
+  // cooldown, not a call per message per backoff.
+  running.until([] { return false; }, 1s);
+  EXPECT_LE(partner.calls, 10u + 5u + 25u) << "calls while the partner was down";
+  EXPECT_GE(partner.calls, 5u);
+  down = false;
+  ASSERT_TRUE(running.finishes());
+  EXPECT_EQ(queue.acknowledged.size(), 200u);
+  EXPECT_TRUE(queue.dead.empty());
 }
 
 TEST(Dispatcher, StopFinishesInFlightAndLeasesNothingMore) {
   asio::io_context io;
   InMemoryQueue queue(1000);
   ScriptedPartner partner(io, 50ms);
-  Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 100, .fetch_batch = 100, .idle_poll = 10ms, .until_empty = false});
+  Dispatcher d(io.get_executor(), queue, partner, options(100, 100, 10ms, false));
   Running running(io, d);
   ASSERT_TRUE(running.until([&] { return partner.running == 100; }));
   d.stop();
@@ -162,7 +269,7 @@ TEST(Dispatcher, AbandonGivesInFlightMessagesBack) {
   asio::io_context io;
   InMemoryQueue queue(300);
   ScriptedPartner partner(io, std::chrono::hours(1));  // never answers by itself
-  Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 200, .fetch_batch = 100, .idle_poll = 10ms, .until_empty = false});
+  Dispatcher d(io.get_executor(), queue, partner, options(200, 100, 10ms, false));
   Running running(io, d);
   ASSERT_TRUE(running.until([&] { return partner.running == 200; }));
   d.stop();
@@ -180,7 +287,7 @@ TEST(Dispatcher, KeepsGoingAfterTheQueueFailsToLease) {
   InMemoryQueue queue(50);
   queue.failures_left = 3;
   ScriptedPartner partner(io, 1ms);
-  Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 10, .fetch_batch = 10, .idle_poll = 10ms, .until_empty = true});
+  Dispatcher d(io.get_executor(), queue, partner, options(10, 10, 10ms, true));
   ASSERT_TRUE(run_to_completion(io, d));
   EXPECT_EQ(queue.acknowledged.size(), 50u);
   EXPECT_EQ(queue.failures_left, 0);
@@ -191,7 +298,7 @@ TEST(Dispatcher, UntilEmptyWaitsForOtherWorkersLeases) {
   InMemoryQueue queue(0);
   queue.leased.emplace("someone-else", "{}");  // another worker's lease, still running
   ScriptedPartner partner(io, 1ms);
-  Dispatcher d(io.get_executor(), queue, partner, {.concurrency = 10, .fetch_batch = 10, .idle_poll = 5ms, .until_empty = true});
+  Dispatcher d(io.get_executor(), queue, partner, options(10, 10, 5ms, true));
   Running running(io, d);
   io.run_for(100ms);
   EXPECT_FALSE(running.done());

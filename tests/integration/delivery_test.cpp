@@ -110,11 +110,11 @@ TEST_P(Delivery, AWorkerKilledMidRunLosesNothing) {
   queue.expect_drained(kChannel);
 }
 
-TEST_P(Delivery, MessagesThePartnerRefusesComeBackAfterTheLeaseAndAreDelivered) {
+TEST_P(Delivery, MessagesThePartnerRefusesAreRetriedLaterAndDelivered) {
   PartnerSimulator partner({"--delay", "5ms", "--fail-rate", "0.3"});
   publish(2'000);
-  const auto done = run(work(partner, {"--until-empty", "--concurrency", "200", "--threads", "2", "--lease-timeout", "1s",
-                                       "--request-timeout", "500ms"}),
+  const auto done = run(work(partner, {"--until-empty", "--concurrency", "200", "--threads", "2", "--retry-base", "50ms",
+                                       "--retry-max-delay", "1s", "--max-attempts", "100"}),
                         180s);
   ASSERT_EQ(done.exit_code, 0) << done.output;
   EXPECT_GT(partner.stat("failed"), 0u);

@@ -35,6 +35,7 @@ TEST(SqsConfiguration, AMissingQueueFailsAtStartNamingTheKeyAndNoSecret) {
 TEST(SqsConfiguration, MessagesOverTheQueuesSizeLimitAreRefusedByLineAndTheRestGo) {
   SqsEmulator sqs;
   const std::string url = sqs.create_queue("small", {{"MaximumMessageSize", "1024"}});
+  sqs.create_queue("small-dead");
   const std::string path = ::testing::TempDir() + "/conveyor-sizes.jsonl";
   const std::string big = "{\"p\":\"" + std::string(2000, 'x') + "\"}";
   {

@@ -1,4 +1,5 @@
 #include "publish/message_source.h"
+#include "queue/message_problem.h"
 
 #include <gtest/gtest.h>
 
@@ -29,13 +30,13 @@ TEST(GeneratedMessages, AreDistinct) {
 }
 
 TEST(MessageProblem, ExplainsWhatIsWrong) {
-  EXPECT_EQ(message_problem(R"({"p":"1"})"), std::nullopt);
-  EXPECT_EQ(message_problem("[1,2]"), "not a JSON object");
-  EXPECT_EQ(message_problem("\"text\""), "not a JSON object");
-  ASSERT_TRUE(message_problem(R"({"p":)"));
-  EXPECT_EQ(message_problem(R"({"p":)")->rfind("invalid JSON", 0), 0u);
-  EXPECT_TRUE(message_problem(""));
-  EXPECT_TRUE(message_problem("\xff\xfe"));
+  EXPECT_EQ(queue::message_problem(R"({"p":"1"})"), std::nullopt);
+  EXPECT_EQ(queue::message_problem("[1,2]"), "not a JSON object");
+  EXPECT_EQ(queue::message_problem("\"text\""), "not a JSON object");
+  ASSERT_TRUE(queue::message_problem(R"({"p":)"));
+  EXPECT_EQ(queue::message_problem(R"({"p":)")->rfind("invalid JSON", 0), 0u);
+  EXPECT_TRUE(queue::message_problem(""));
+  EXPECT_TRUE(queue::message_problem("\xff\xfe"));
 }
 
 TEST(JsonLines, SkipsAndReportsBadLinesByNumber) {

@@ -36,9 +36,12 @@ class InMemoryQueue final : public queue::QueueBackend {
     std::vector<queue::Lease> out;
     while (out.size() < max && !waiting.empty()) {
       queue::Lease l;
-      l.id = prefix_ + "id-" + std::to_string(next_id++);
       l.body = std::move(waiting.front());
       waiting.pop_front();
+      auto& seen = ids_by_body[l.body];
+      if (seen.empty()) seen = prefix_ + "id-" + std::to_string(next_id++);
+      l.id = seen;
+      l.attempt = ++attempts[l.body];
       leased.emplace(l.id, l.body);
       out.push_back(std::move(l));
     }
@@ -51,8 +54,21 @@ class InMemoryQueue final : public queue::QueueBackend {
   void release(const queue::Lease& l) override {
     released.push_back(l.body);
     leased.erase(l.id);
+    --attempts[l.body];  // not attempted
+    waiting.push_front(l.body);
   }
-  void retry_later(const queue::Lease& l, std::chrono::milliseconds) override { retried.push_back(l.body); }
+  // A retry comes back at once: the fake does not keep time (the policy's delays are tested on
+  // their own); `retry_delays` records what was asked.
+  void retry_later(const queue::Lease& l, std::chrono::milliseconds delay) override {
+    retried.push_back(l.body);
+    retry_delays.push_back(delay);
+    leased.erase(l.id);
+    waiting.push_back(l.body);
+  }
+  void dead_letter(const queue::Lease& l, const queue::DeadLetter& why) override {
+    dead.emplace_back(l.body, why);
+    leased.erase(l.id);
+  }
   boost::asio::awaitable<error_code> flush() override {
     ++flushes;
     co_return error_code{};
@@ -64,6 +80,10 @@ class InMemoryQueue final : public queue::QueueBackend {
   std::deque<std::string> waiting;
   std::map<std::string, std::string> leased;
   std::vector<std::string> acknowledged, released, retried;
+  std::vector<std::chrono::milliseconds> retry_delays;
+  std::vector<std::pair<std::string, queue::DeadLetter>> dead;
+  std::map<std::string, std::uint32_t> attempts;   // by body
+  std::map<std::string, std::string> ids_by_body;  // a message keeps its id
   std::size_t next_id = 0, lease_calls = 0, largest_lease = 0, flushes = 0;
   int failures_left = 0;
 

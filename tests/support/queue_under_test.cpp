@@ -27,7 +27,9 @@ std::vector<std::string> QueueUnderTest::shard_names(const std::string& channel,
 
 void QueueUnderTest::create(const std::string& channel, std::size_t shards) {
   if (backend_ == Backend::redis) return;
-  for (const std::string& name : shard_names(channel, shards)) {
+  auto names = shard_names(channel, shards);
+  names.push_back(channel + "-dead");  // the dead-letter queue work looks up by convention
+  for (const std::string& name : names) {
     if (!queue_urls_.contains(name)) queue_urls_[name] = sqs_->create_queue(name);
   }
 }
@@ -52,9 +54,9 @@ std::size_t QueueUnderTest::waiting(const std::string& channel, std::size_t shar
   std::size_t total = 0;
   for (const std::string& name : shard_names(channel, shards)) {
     if (backend_ == Backend::redis) {
-      // The list, and leases released for any worker (score 0 in the lease set).
+      // The list, and messages released or waiting for a retry.
       total += static_cast<std::size_t>(redis_->integer({"LLEN", name}));
-      total += static_cast<std::size_t>(redis_->integer({"ZCOUNT", queue::RedisQueue::keys_of(name).leases, "0", "0"}));
+      total += static_cast<std::size_t>(redis_->integer({"ZCARD", queue::RedisQueue::keys_of(name).delayed}));
     } else {
       auto counts = sqs_counts(name);
       total += counts["ApproximateNumberOfMessages"] + counts["ApproximateNumberOfMessagesDelayed"];
@@ -67,7 +69,7 @@ std::size_t QueueUnderTest::in_flight(const std::string& channel, std::size_t sh
   std::size_t total = 0;
   for (const std::string& name : shard_names(channel, shards)) {
     if (backend_ == Backend::redis) {
-      total += static_cast<std::size_t>(redis_->integer({"ZCOUNT", queue::RedisQueue::keys_of(name).leases, "(0", "+inf"}));
+      total += static_cast<std::size_t>(redis_->integer({"ZCARD", queue::RedisQueue::keys_of(name).leases}));
     } else {
       total += sqs_counts(name)["ApproximateNumberOfMessagesNotVisible"];
     }

@@ -30,7 +30,7 @@ class QueueUnderTest {
   std::vector<std::string> env() const;
 
   // Messages of the channel's shards not yet leased (on SQS: visible or delayed; on Redis: on
-  // the list or released for any worker). These tests schedule no delayed retries.
+  // the list, released, or waiting for a retry).
   std::size_t waiting(const std::string& channel, std::size_t shards = 1) const;
   // Messages leased and neither acknowledged nor returned (on SQS: not visible).
   std::size_t in_flight(const std::string& channel, std::size_t shards = 1) const;

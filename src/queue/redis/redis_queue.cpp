@@ -32,8 +32,10 @@ constexpr std::chrono::milliseconds kMaxBackoff = 2s;
 // Redis busy for at most a few milliseconds, even after a long outage.
 constexpr std::size_t kOutcomesPerCall = 2000;
 
-// KEYS: list, leases, bodies, attempts. ARGV: max, lease_ms, id_prefix.
-// Returns (id, body, attempt, deadline) x n.
+// KEYS: list, leases, bodies, attempts, delayed. ARGV: max, lease_ms, id_prefix.
+// Returns (id, body, attempt, deadline) x n. Oldest work first: messages due in
+// the delayed set (released, or retries whose time has come), then expired
+// leases (a worker died), then new messages off the list.
 const redis::Script& lease_script() {
   static const redis::Script script(R"lua(
 local max = tonumber(ARGV[1])
@@ -42,21 +44,28 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = now + tonumber(ARGV[2])
 local out = {}
 local n = 0
-local due = redis.call('ZRANGE', KEYS[2], '-inf', now, 'BYSCORE', 'LIMIT', 0, max)
-for _, id in ipairs(due) do
+local function take(id, from)
+  redis.call('ZREM', from, id)
   local body = redis.call('HGET', KEYS[3], id)
-  if body then
-    redis.call('ZADD', KEYS[2], deadline, id)
-    local attempt = redis.call('HINCRBY', KEYS[4], id, 1)
-    n = n + 1
-    out[#out + 1] = id
-    out[#out + 1] = body
-    out[#out + 1] = attempt
-    out[#out + 1] = deadline
-  else
-    -- a lease without a body cannot be delivered: drop it
-    redis.call('ZREM', KEYS[2], id)
+  if not body then
+    -- nothing to deliver: forget it
     redis.call('HDEL', KEYS[4], id)
+    return
+  end
+  redis.call('ZADD', KEYS[2], deadline, id)
+  local attempt = redis.call('HINCRBY', KEYS[4], id, 1)
+  n = n + 1
+  out[#out + 1] = id
+  out[#out + 1] = body
+  out[#out + 1] = attempt
+  out[#out + 1] = deadline
+end
+for _, id in ipairs(redis.call('ZRANGE', KEYS[5], '-inf', now, 'BYSCORE', 'LIMIT', 0, max)) do
+  take(id, KEYS[5])
+end
+if n < max then
+  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], '-inf', now, 'BYSCORE', 'LIMIT', 0, max - n)) do
+    take(id, KEYS[2])
   end
 end
 if n < max then
@@ -79,14 +88,15 @@ return out
   return script;
 }
 
-// KEYS: leases, bodies, attempts. ARGV: ids. unpack() is bounded by Lua's
-// C stack (about 8000 values), hence the slices.
+// KEYS: leases, bodies, attempts, delayed. ARGV: ids. unpack() is bounded by
+// Lua's C stack (about 8000 values), hence the slices.
 const redis::Script& acknowledge_script() {
   static const redis::Script script(R"lua(
 local step = 500
 for i = 1, #ARGV, step do
   local j = math.min(i + step - 1, #ARGV)
   redis.call('ZREM', KEYS[1], unpack(ARGV, i, j))
+  redis.call('ZREM', KEYS[4], unpack(ARGV, i, j))
   redis.call('HDEL', KEYS[2], unpack(ARGV, i, j))
   redis.call('HDEL', KEYS[3], unpack(ARGV, i, j))
 end
@@ -95,15 +105,17 @@ return #ARGV
   return script;
 }
 
-// KEYS: leases, attempts. ARGV: (id, receipt) x n. Only a lease we still hold
-// is given back; it was not attempted, so its attempt count goes back down.
+// KEYS: leases, attempts, delayed. ARGV: (id, receipt) x n. Only a lease we
+// still hold is given back, due at once; it was not attempted, so its attempt
+// count goes back down.
 const redis::Script& release_script() {
   static const redis::Script script(R"lua(
 local released = 0
 for i = 1, #ARGV, 2 do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if score and tonumber(score) == tonumber(ARGV[i + 1]) then
-    redis.call('ZADD', KEYS[1], 0, ARGV[i])
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    redis.call('ZADD', KEYS[3], 0, ARGV[i])
     redis.call('HINCRBY', KEYS[2], ARGV[i], -1)
     released = released + 1
   end
@@ -113,7 +125,8 @@ return released
   return script;
 }
 
-// KEYS: leases. ARGV: (id, receipt, delay_ms) x n. Only a lease we still hold.
+// KEYS: leases, delayed. ARGV: (id, receipt, delay_ms) x n. Only a lease we
+// still hold moves to the delayed set, due after its delay.
 const redis::Script& retry_script() {
   static const redis::Script script(R"lua(
 local t = redis.call('TIME')
@@ -122,11 +135,39 @@ local delayed = 0
 for i = 1, #ARGV, 3 do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if score and tonumber(score) == tonumber(ARGV[i + 1]) then
-    redis.call('ZADD', KEYS[1], now + tonumber(ARGV[i + 2]), ARGV[i])
+    redis.call('ZREM', KEYS[1], ARGV[i])
+    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[i + 2]), ARGV[i])
     delayed = delayed + 1
   end
 end
 return delayed
+)lua");
+  return script;
+}
+
+// KEYS: leases, bodies, attempts, dead, dead_bodies, dead_reasons.
+// ARGV: (id, receipt, reason_json) x n. Only a lease we still hold: the body
+// moves untouched beside its reason, and the dead set scores it by Redis time.
+const redis::Script& dead_letter_script() {
+  static const redis::Script script(R"lua(
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local moved = 0
+for i = 1, #ARGV, 3 do
+  local id = ARGV[i]
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  local body = redis.call('HGET', KEYS[2], id)
+  if score and tonumber(score) == tonumber(ARGV[i + 1]) and body then
+    redis.call('HSET', KEYS[5], id, body)
+    redis.call('HSET', KEYS[6], id, ARGV[i + 2])
+    redis.call('ZADD', KEYS[4], now, id)
+    redis.call('ZREM', KEYS[1], id)
+    redis.call('HDEL', KEYS[2], id)
+    redis.call('HDEL', KEYS[3], id)
+    moved = moved + 1
+  end
+end
+return moved
 )lua");
   return script;
 }
@@ -156,6 +197,7 @@ struct RedisQueue::State {
     acks.per_outcome = 1;
     releases.per_outcome = 2;
     retries.per_outcome = 3;
+    dead_letters.per_outcome = 3;
   }
 
   asio::any_io_executor executor;
@@ -175,7 +217,7 @@ struct RedisQueue::State {
   std::chrono::milliseconds backoff = kFirstBackoff;
 
   // Outcomes recorded and not yet handed to the flusher.
-  Outcomes acks, releases, retries;
+  Outcomes acks, releases, retries, dead_letters;
   std::uint64_t recorded = 0;  // outcomes recorded so far
   std::uint64_t written = 0;   // every outcome up to this count is in Redis
   bool flusher_waiting = false;
@@ -265,7 +307,7 @@ struct RedisQueue::State {
   static asio::awaitable<void> flusher(std::shared_ptr<State> self) {
     std::chrono::milliseconds pause = kFirstBackoff;
     while (!self->stopping) {
-      if (self->acks.empty() && self->releases.empty() && self->retries.empty()) {
+      if (self->acks.empty() && self->releases.empty() && self->retries.empty() && self->dead_letters.empty()) {
         self->flusher_waiting = true;
         co_await self->outcome_recorded.async_wait(use_tuple);
         self->flusher_waiting = false;
@@ -274,9 +316,10 @@ struct RedisQueue::State {
       const Outcomes acks = std::exchange(self->acks, Outcomes{{}, 1});
       const Outcomes releases = std::exchange(self->releases, Outcomes{{}, 2});
       const Outcomes retries = std::exchange(self->retries, Outcomes{{}, 3});
+      const Outcomes dead_letters = std::exchange(self->dead_letters, Outcomes{{}, 3});
       const std::uint64_t upto = self->recorded;
       while (!self->stopping) {
-        const error_code ec = co_await write_batch(self, acks, releases, retries);
+        const error_code ec = co_await write_batch(self, acks, releases, retries, dead_letters);
         if (!ec) break;
         self->retry_pause.expires_after(pause);
         co_await self->retry_pause.async_wait(use_tuple);
@@ -290,29 +333,41 @@ struct RedisQueue::State {
   }
 
   static asio::awaitable<error_code> write_batch(std::shared_ptr<State> self, const Outcomes& acks,
-                                                 const Outcomes& releases, const Outcomes& retries) {
+                                                 const Outcomes& releases, const Outcomes& retries,
+                                                 const Outcomes& dead_letters) {
     auto connection = co_await acquire(self);
     if (!connection) co_return connection.error();
     redis::Connection& c = **connection;
     const Keys& k = self->keys;
     if (!acks.empty()) {
-      const std::vector<std::string_view> keys = {k.leases, k.bodies, k.attempts};
+      const std::vector<std::string_view> keys = {k.leases, k.bodies, k.attempts, k.delayed};
       if (auto ec = co_await write(c, acknowledge_script(), keys, acks, k.list)) co_return ec;
     }
     if (!releases.empty()) {
-      const std::vector<std::string_view> keys = {k.leases, k.attempts};
+      const std::vector<std::string_view> keys = {k.leases, k.attempts, k.delayed};
       if (auto ec = co_await write(c, release_script(), keys, releases, k.list)) co_return ec;
     }
     if (!retries.empty()) {
-      const std::vector<std::string_view> keys = {k.leases};
+      const std::vector<std::string_view> keys = {k.leases, k.delayed};
       if (auto ec = co_await write(c, retry_script(), keys, retries, k.list)) co_return ec;
+    }
+    if (!dead_letters.empty()) {
+      const std::vector<std::string_view> keys = {k.leases, k.bodies, k.attempts, k.dead, k.dead_bodies, k.dead_reasons};
+      if (auto ec = co_await write(c, dead_letter_script(), keys, dead_letters, k.list)) co_return ec;
     }
     co_return error_code{};
   }
 };
 
 RedisQueue::Keys RedisQueue::keys_of(const std::string& channel) {
-  return {channel, channel + ":leases", channel + ":bodies", channel + ":attempts"};
+  return {.list = channel,
+          .leases = channel + ":leases",
+          .bodies = channel + ":bodies",
+          .attempts = channel + ":attempts",
+          .delayed = channel + ":delayed",
+          .dead = channel + ":dead",
+          .dead_bodies = channel + ":dead:bodies",
+          .dead_reasons = channel + ":dead:reasons"};
 }
 
 RedisQueue::RedisQueue(asio::any_io_executor executor, redis::Endpoint endpoint, std::string channel,
@@ -348,7 +403,7 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(std::size_t max) {
   if (!connection) co_return connection.error();
 
   const Keys& k = state->keys;
-  const std::vector<std::string_view> keys = {k.list, k.leases, k.bodies, k.attempts};
+  const std::vector<std::string_view> keys = {k.list, k.leases, k.bodies, k.attempts, k.delayed};
   const std::string count = std::to_string(max);
   const std::string prefix = state->id_prefix();
   const std::vector<std::string_view> args = {count, state->lease_ms, prefix};
@@ -398,6 +453,13 @@ void RedisQueue::retry_later(const Lease& lease, std::chrono::milliseconds delay
   state_->record();
 }
 
+void RedisQueue::dead_letter(const Lease& lease, const DeadLetter& why) {
+  state_->dead_letters.args.push_back(lease.id);
+  state_->dead_letters.args.push_back(lease.receipt);
+  state_->dead_letters.args.push_back(why.to_json(lease.attempt));
+  state_->record();
+}
+
 asio::awaitable<error_code> RedisQueue::flush() {
   auto state = state_;
   const std::uint64_t target = state->recorded;
@@ -417,8 +479,8 @@ asio::awaitable<Result<Backlog>> RedisQueue::backlog() {
   auto state = state_;
   auto connection = co_await State::acquire(state);
   if (!connection) co_return connection.error();
-  const std::vector<std::vector<std::string_view>> commands = {{"LLEN", state->keys.list},
-                                                               {"ZCARD", state->keys.leases}};
+  const std::vector<std::vector<std::string_view>> commands = {
+      {"LLEN", state->keys.list}, {"ZCARD", state->keys.leases}, {"ZCARD", state->keys.delayed}};
   auto replies = co_await (*connection)->pipeline(commands);
   if (!replies) co_return replies.error();
   for (const auto& reply : *replies) {
@@ -426,7 +488,8 @@ asio::awaitable<Result<Backlog>> RedisQueue::backlog() {
     if (reply.type != redis::Reply::Type::integer) co_return make_error_code(Error::redis_unexpected);
   }
   Backlog backlog;
-  backlog.waiting = static_cast<std::size_t>((*replies)[0].integer);
+  // Delayed retries are work left too: an until-empty run waits for them.
+  backlog.waiting = static_cast<std::size_t>((*replies)[0].integer + (*replies)[2].integer);
   backlog.in_flight = static_cast<std::size_t>((*replies)[1].integer);
   co_return backlog;
 }

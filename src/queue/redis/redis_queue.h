@@ -5,22 +5,25 @@
 // Design, for channel C:
 //   C            the producers' list. Never renamed, entries untouched: any
 //                producer that can RPUSH can feed us.
-//   C:leases     ZSET id -> due time (ms). For a leased message the score is
-//                its lease deadline; for a message waiting for a retry it is
-//                the retry time; a released message has score 0.
+//   C:leases     ZSET id -> lease deadline (ms): messages some worker holds.
+//   C:delayed    ZSET id -> due time (ms): retries waiting for their time,
+//                and released messages (due at once, score 0).
 //   C:bodies     HASH id -> body;   C:attempts  HASH id -> attempt count.
+//   C:dead       ZSET id -> when it was dead-lettered (ms); C:dead:bodies
+//                HASH id -> the body untouched; C:dead:reasons HASH id ->
+//                JSON {reason, status, response, attempts, dead_at}.
 // Reliable fetch happens inside one Lua script (atomic, no lost messages
-// between LPOP and the ZADD): it first re-leases entries of C:leases whose
-// score is <= now (released messages, due retries, expired leases: the
-// oldest work goes first), then fills the rest with LPOP C count, naming each
+// between LPOP and the ZADD): it first takes the due entries of C:delayed,
+// then leases of C:leases whose deadline passed (a worker died), the oldest
+// work first, then fills the rest with LPOP C count, naming each
 // new message "<prefix>:<n>" where the worker passes a fresh random 64-bit
 // prefix per call: ids are unique without any shared counter. Time comes
 // from Redis TIME inside the scripts, so worker clocks never matter (Redis 7
 // replicates script effects, so TIME is allowed). A message's id is then
 // fixed for life: it is the partner's Idempotency-Key.
 //
-// The lease receipt is the deadline we set. release and retry_later act only
-// if the ZSET score still equals our receipt, i.e. we still hold the lease: a
+// The lease receipt is the deadline we set. release, retry_later and
+// dead_letter act only if the ZSET score still equals our receipt, i.e. we still hold the lease: a
 // worker whose lease expired and was taken over cannot disturb the new
 // holder. acknowledge needs no receipt: the message was delivered, so it goes
 // (a late second ack is a no-op). Every outcome script is idempotent, which
@@ -76,12 +79,13 @@ class RedisQueue final : public QueueBackend {
   void acknowledge(const Lease& lease) override;
   void release(const Lease& lease) override;
   void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
+  void dead_letter(const Lease& lease, const DeadLetter& why) override;
   boost::asio::awaitable<error_code> flush() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;
 
   // The Redis keys of a channel, for tools and tests.
   struct Keys {
-    std::string list, leases, bodies, attempts;
+    std::string list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons;
   };
   static Keys keys_of(const std::string& channel);
 

@@ -235,7 +235,17 @@ asio::awaitable<Outcome<SendBatchResult>> Client::send_message_batch(std::string
                                                                      std::span<const SendEntry> entries) {
   json::array list;
   list.reserve(entries.size());
-  for (const SendEntry& entry : entries) list.push_back(json::object{{"Id", entry.id}, {"MessageBody", entry.body}});
+  for (const SendEntry& entry : entries) {
+    json::object item{{"Id", entry.id}, {"MessageBody", entry.body}};
+    if (!entry.attributes.empty()) {
+      json::object attributes;
+      for (const MessageAttribute& attribute : entry.attributes) {
+        attributes[attribute.name] = json::object{{"DataType", "String"}, {"StringValue", attribute.value}};
+      }
+      item["MessageAttributes"] = std::move(attributes);
+    }
+    list.push_back(std::move(item));
+  }
   json::object request{{"QueueUrl", queue_url}, {"Entries", std::move(list)}};
   auto answer = co_await call("SendMessageBatch", std::move(request));
   if (!answer) co_return answer.error();
@@ -254,7 +264,8 @@ asio::awaitable<Outcome<SendBatchResult>> Client::send_message_batch(std::string
 
 asio::awaitable<Outcome<std::vector<Message>>> Client::receive_message(std::string_view queue_url, int max_messages,
                                                                        int wait_time_seconds,
-                                                                       std::optional<int> visibility_timeout_seconds) {
+                                                                       std::optional<int> visibility_timeout_seconds,
+                                                                       bool with_attributes) {
   if (max_messages < 1 || max_messages > 10 || wait_time_seconds < 0 || wait_time_seconds > 20) {
     co_return invalid_argument();
   }
@@ -265,6 +276,7 @@ asio::awaitable<Outcome<std::vector<Message>>> Client::receive_message(std::stri
                        {"MessageSystemAttributeNames", json::array{"ApproximateReceiveCount"}},
                        {"AttributeNames", json::array{"ApproximateReceiveCount"}}};
   if (visibility_timeout_seconds) request["VisibilityTimeout"] = *visibility_timeout_seconds;
+  if (with_attributes) request["MessageAttributeNames"] = json::array{"All"};
   auto answer = co_await call("ReceiveMessage", std::move(request));
   if (!answer) co_return answer.error();
 
@@ -277,9 +289,14 @@ asio::awaitable<Outcome<std::vector<Message>>> Client::receive_message(std::stri
     if (!item.is_object()) co_return bad_response();
     const json::object& entry = item.get_object();
     Message message{string_field(entry, "MessageId"), string_field(entry, "ReceiptHandle"),
-                    string_field(entry, "Body"), 0};
+                    string_field(entry, "Body"), 0, {}};
     if (const json::value* attributes = entry.if_contains("Attributes"); attributes && attributes->is_object()) {
       message.approximate_receive_count = parse_count(string_field(attributes->get_object(), "ApproximateReceiveCount"));
+    }
+    if (const json::value* attributes = entry.if_contains("MessageAttributes"); attributes && attributes->is_object()) {
+      for (const auto& [name, value] : attributes->get_object()) {
+        if (value.is_object()) message.attributes[std::string(name)] = string_field(value.get_object(), "StringValue");
+      }
     }
     if (message.receipt_handle.empty()) co_return bad_response();  // unusable: it could never be deleted
     messages.push_back(std::move(message));

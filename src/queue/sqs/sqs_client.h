@@ -77,9 +77,14 @@ template <class T>
 using Outcome = boost::system::result<T, Failure>;
 
 // Batch entries are views: they must stay valid until the call's awaitable completes.
+struct MessageAttribute {
+  std::string_view name;
+  std::string_view value;  // sent as DataType String
+};
 struct SendEntry {
   std::string_view id;  // unique within the batch
   std::string_view body;
+  std::span<const MessageAttribute> attributes = {};
 };
 struct DeleteEntry {
   std::string_view id;
@@ -118,6 +123,7 @@ struct Message {
   std::string receipt_handle;
   std::string body;
   unsigned approximate_receive_count = 0;  // 0 when the server did not report it
+  std::map<std::string, std::string> attributes;  // String message attributes, when asked for
 };
 
 class Client {
@@ -143,10 +149,10 @@ class Client {
                                                                       std::span<const SendEntry> entries);
 
   // max_messages in 1..10; wait_time_seconds in 0..20 (long poll); no visibility timeout means
-  // the queue's default.
+  // the queue's default. Message attributes only when asked for (operator tools).
   boost::asio::awaitable<Outcome<std::vector<Message>>> receive_message(
       std::string_view queue_url, int max_messages, int wait_time_seconds,
-      std::optional<int> visibility_timeout_seconds = std::nullopt);
+      std::optional<int> visibility_timeout_seconds = std::nullopt, bool with_attributes = false);
 
   boost::asio::awaitable<Outcome<BatchResult>> delete_message_batch(std::string_view queue_url,
                                                                     std::span<const DeleteEntry> entries);

@@ -76,6 +76,7 @@ const SqsQueueOptions& checked(const SqsQueueOptions& options) {
   if (options.wait_seconds < 0 || options.wait_seconds > 20) {
     throw std::invalid_argument("SQS queue: the receive wait must be 0 to 20 s");
   }
+  if (options.dead_letter_url.empty()) throw std::invalid_argument("SQS queue: no dead-letter queue URL");
   if (options.receivers == 0 || options.writers == 0) {
     throw std::invalid_argument("SQS queue: receivers and writers must be at least 1");
   }
@@ -259,6 +260,36 @@ void pump(const std::shared_ptr<State>& s, bool force) {
   }
 }
 
+// Sends one message to the DLQ, then deletes it from its queue; if the DLQ cannot take it, the
+// message stays where it is and comes back when its visibility ends (nothing is lost).
+asio::awaitable<void> send_to_dead_letter_queue(std::shared_ptr<State> s, Lease lease, std::string reason) {
+  const std::array<sqs::MessageAttribute, 1> attributes = {sqs::MessageAttribute{"conveyor-dead-letter", reason}};
+  const std::array<sqs::SendEntry, 1> entry = {sqs::SendEntry{"0", lease.body, attributes}};
+  sqs::WriteRetry retry;
+  bool sent = false;
+  while (!sent) {
+    auto result = co_await s->client.send_message_batch(s->options.dead_letter_url, entry);
+    sent = result && result->failed.empty();
+    if (sent) break;
+    const bool retryable = result ? !result->failed.front().sender_fault : result.error().retryable();
+    auto pause = retryable ? retry.next() : std::nullopt;
+    if (!pause) {
+      spdlog::error("SQS: cannot dead-letter message {} into {}: {}; it comes back when its visibility ends",
+                    lease.id, s->options.dead_letter_url,
+                    result ? result->failed.front().code + " " + result->failed.front().message : result.error().to_string());
+      s->dropped = make_error_code(sqs::SqsError::api_error);
+      break;
+    }
+    asio::steady_timer timer(s->executor, *pause);
+    error_code ignored;
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  if (sent) s->add_write(lease.shard, {std::move(lease.receipt), -1});
+  --s->writing;
+  pump(s);
+  if (s->writes_idle()) s->idle.cancel();
+}
+
 void change_visibility(const std::shared_ptr<State>& s, const Lease& lease, int seconds) {
   s->held.erase(lease.receipt);
   s->add_write(lease.shard, {lease.receipt, seconds});
@@ -384,6 +415,12 @@ void SqsQueue::acknowledge(const Lease& lease) {
 }
 
 void SqsQueue::release(const Lease& lease) { change_visibility(state_, lease, 0); }
+
+void SqsQueue::dead_letter(const Lease& lease, const DeadLetter& why) {
+  state_->held.erase(lease.receipt);
+  ++state_->writing;  // flush() waits for it like any write
+  asio::co_spawn(state_->executor, send_to_dead_letter_queue(state_, lease, why.to_json(lease.attempt)), rethrow);
+}
 
 void SqsQueue::retry_later(const Lease& lease, std::chrono::milliseconds delay) {
   const auto seconds = std::clamp<long long>((delay.count() + 999) / 1000, 0, kMaxVisibilitySeconds);

@@ -16,6 +16,9 @@
 // backoff, up to a bounded number of attempts; an outcome that still cannot be written only
 // means its message comes back when its visibility timeout ends (at-least-once, never lost).
 //
+// dead_letter() sends the body untouched to the dead-letter queue, with the reason as the message
+// attribute "conveyor-dead-letter" (JSON), and deletes it from its queue only once the DLQ has it.
+//
 // A message held longer than half its visibility timeout (a long call, a long prefetch wait) has
 // its visibility extended, so a slow delivery is never handed to a second worker meanwhile.
 //
@@ -47,6 +50,7 @@ struct SqsQueueOptions {
   std::size_t receivers = 8;                    // ReceiveMessage calls in flight per queue
   std::size_t prefetch = 200;  // messages received ahead of lease(), all queues; raised to 10 per receiver
   std::size_t writers = 8;                      // delete / visibility batches in flight at once
+  std::string dead_letter_url;                  // where dead letters go (required to dead-letter)
 };
 
 class SqsQueue final : public QueueBackend {
@@ -65,6 +69,7 @@ class SqsQueue final : public QueueBackend {
   void acknowledge(const Lease& lease) override;
   void release(const Lease& lease) override;
   void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
+  void dead_letter(const Lease& lease, const DeadLetter& why) override;
   boost::asio::awaitable<error_code> flush() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;
   boost::asio::awaitable<error_code> shutdown() override;

@@ -12,6 +12,8 @@
 #include <boost/asio/io_context.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+
 #include "queue/redis/redis_queue.h"
 #include "redis/endpoint.h"
 #include "support/child_process.h"
@@ -25,6 +27,7 @@ using namespace std::chrono_literals;
 using conveyor::error_code;
 using conveyor::Result;
 using conveyor::queue::Backlog;
+using conveyor::queue::DeadLetter;
 using conveyor::queue::Lease;
 using conveyor::queue::RedisQueue;
 using conveyor::testing::RedisServer;
@@ -188,7 +191,8 @@ TEST_F(RedisQueueTest, ReleaseMakesTheMessageLeasableAtOnceWithoutCountingAnAtte
   ASSERT_EQ(first.size(), 1u);
   worker.queue().release(first[0]);
   EXPECT_FALSE(worker.flush());
-  EXPECT_EQ(server.query({"ZSCORE", kChannel + ":leases", first[0].id}), "0");
+  EXPECT_EQ(server.query({"ZSCORE", kChannel + ":leases", first[0].id}), "(nil)");  // no longer held
+  EXPECT_EQ(server.query({"ZSCORE", kChannel + ":delayed", first[0].id}), "0");     // due at once
 
   const auto again = worker.lease(1);  // released work goes before the list
   ASSERT_EQ(again.size(), 1u);
@@ -221,7 +225,8 @@ TEST_F(RedisQueueTest, RetryLaterDelaysTheNextAttempt) {
   const auto start = std::chrono::steady_clock::now();
   worker.queue().retry_later(first[0], 500ms);
   EXPECT_FALSE(worker.flush());
-  EXPECT_LT(std::stoll(server.query({"ZSCORE", kChannel + ":leases", first[0].id})), std::stoll(first[0].receipt));
+  EXPECT_EQ(server.query({"ZSCORE", kChannel + ":leases", first[0].id}), "(nil)");  // not held: waiting its time
+  EXPECT_LT(std::stoll(server.query({"ZSCORE", kChannel + ":delayed", first[0].id})), std::stoll(first[0].receipt));
   EXPECT_TRUE(worker.lease(1).empty()) << "not due yet";
 
   std::vector<Lease> again;
@@ -235,6 +240,34 @@ TEST_F(RedisQueueTest, RetryLaterDelaysTheNextAttempt) {
   EXPECT_EQ(again[0].id, first[0].id);
   EXPECT_EQ(again[0].body, "a");
   EXPECT_EQ(again[0].attempt, 2u);
+}
+
+TEST_F(RedisQueueTest, ADeadLetterKeepsTheUntouchedBodyBesideItsReason) {
+  const std::string body = "{\"p\":\"+55\",\"weird\":\"\\u00e9\\n\"}";
+  push(server, {body, "b"});
+  Worker worker(server, 60s);
+  const auto leases = worker.lease(2);
+  ASSERT_EQ(leases.size(), 2u);
+  worker.queue().dead_letter(leases[0], DeadLetter{.reason = "partner answered 400", .status = 400,
+                                                   .response = std::string("no\x01such\xff phone")});
+  Lease stale = leases[1];
+  stale.receipt = "1";  // someone else's lease now: nothing happens
+  worker.queue().dead_letter(stale, DeadLetter{.reason = "x", .status = 0, .response = {}});
+  EXPECT_FALSE(worker.flush());
+
+  const auto keys = RedisQueue::keys_of(kChannel);
+  EXPECT_EQ(server.query({"HGET", keys.dead_bodies, leases[0].id}), body);
+  EXPECT_EQ(server.integer({"ZCARD", keys.dead}), 1);
+  EXPECT_EQ(server.query({"ZSCORE", keys.leases, leases[0].id}), "(nil)");
+  EXPECT_EQ(server.query({"HGET", keys.bodies, leases[0].id}), "(nil)");
+  EXPECT_EQ(server.query({"HGET", keys.attempts, leases[0].id}), "(nil)");
+  const auto reason = boost::json::parse(server.query({"HGET", keys.dead_reasons, leases[0].id})).as_object();
+  EXPECT_EQ(reason.at("reason"), "partner answered 400");
+  EXPECT_EQ(reason.at("status"), 400);
+  EXPECT_EQ(reason.at("response"), "no\\x01such\\xff phone");
+  EXPECT_EQ(reason.at("attempts"), 1);
+  EXPECT_FALSE(reason.at("dead_at").as_string().empty());
+  EXPECT_EQ(server.query({"ZSCORE", keys.leases, leases[1].id}), leases[1].receipt);  // untouched
 }
 
 TEST_F(RedisQueueTest, BacklogCountsWaitingAndInFlight) {
@@ -272,7 +305,8 @@ TEST_F(RedisQueueTest, ManyOutcomesAreWrittenInFewScriptCalls) {
   }
   EXPECT_FALSE(worker.flush());
   EXPECT_LE(evalsha_calls(server) - calls_before, 10) << "outcomes must be batched";
-  EXPECT_EQ(server.integer({"ZCARD", kChannel + ":leases"}), 500);
+  EXPECT_EQ(server.integer({"ZCARD", kChannel + ":leases"}), 0);
+  EXPECT_EQ(server.integer({"ZCARD", kChannel + ":delayed"}), 500);
   EXPECT_EQ(server.integer({"HLEN", kChannel + ":bodies"}), 500);
 }
 

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -54,8 +55,9 @@ asio::awaitable<std::vector<Lease>> lease_at_least(SqsQueue& queue, std::size_t 
 class SqsQueueTest : public ::testing::Test {
  protected:
   SqsQueueOptions options(const std::string& url, std::chrono::seconds visibility = 30s) {
+    if (dead_url_.empty()) dead_url_ = emulator_.create_queue("dead");
     return SqsQueueOptions{.queue_urls = {url}, .visibility_timeout = visibility, .wait_seconds = 1, .receivers = 2,
-                           .prefetch = 20, .writers = 2};
+                           .prefetch = 20, .writers = 2, .dead_letter_url = dead_url_};
   }
 
   // Publishes `n` bodies "m0".."m<n-1>" through the producer under test.
@@ -69,6 +71,7 @@ class SqsQueueTest : public ::testing::Test {
   }
 
   SqsEmulator emulator_;
+  std::string dead_url_;
 };
 
 TEST_F(SqsQueueTest, AcknowledgedMessagesAreDeletedAndEachKeepsItsMessageId) {
@@ -245,6 +248,39 @@ TEST_F(SqsQueueTest, ShardsAreAllReadAndOutcomesGoBackToTheirOwnQueue) {
     EXPECT_FALSE(co_await queue.shutdown());
   });
   for (const auto& url : {empty, busy, other}) EXPECT_EQ(emulator_.messages_in(url), 0u) << url;
+}
+
+TEST_F(SqsQueueTest, ADeadLetterMovesTheUntouchedBodyWithItsReasonToTheDeadLetterQueue) {
+  const std::string url = emulator_.create_queue("poisoned");
+  publish(url, 3);
+  asio::io_context io;
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), options(url));
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto leased = co_await lease_at_least(queue, 3);
+    CO_ASSERT(leased.size() == 3u);
+    for (const Lease& lease : leased) {
+      if (lease.body == "m1") {
+        queue.dead_letter(lease, conveyor::queue::DeadLetter{.reason = "partner answered 400", .status = 400,
+                                                             .response = "bad phone"});
+      } else {
+        queue.acknowledge(lease);
+      }
+    }
+    EXPECT_FALSE(co_await queue.shutdown());
+  });
+  EXPECT_EQ(emulator_.messages_in(url), 0u);
+
+  conveyor::sqs::Client client(io.get_executor(), emulator_.client_options());
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto dead = co_await client.receive_message(dead_url_, 10, 1, std::nullopt, true);
+    CO_ASSERT(dead && dead->size() == 1u);
+    EXPECT_EQ((*dead)[0].body, "m1");
+    const auto reason = boost::json::parse((*dead)[0].attributes.at("conveyor-dead-letter")).as_object();
+    EXPECT_EQ(reason.at("reason"), "partner answered 400");
+    EXPECT_EQ(reason.at("status"), 400);
+    EXPECT_EQ(reason.at("response"), "bad phone");
+    EXPECT_EQ(reason.at("attempts"), 1);
+  });
 }
 
 TEST_F(SqsQueueTest, AMissingQueueIsReportedByNameAtConnect) {
