@@ -36,7 +36,7 @@ trap cleanup EXIT
 free_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
+    p=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768+), which outgoing connections use
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
   done
   echo "no free port" >&2; exit 1
@@ -54,8 +54,8 @@ SHARDS=${SHARDS:-1}
 if [ "$QUEUE" = SQS ]; then
   # SQS queue names allow no colon; shards are <name>-0 .. <name>-N-1.
   CHANNEL_NAME=bench-shipments
-  queues=()
-  if [ "$SHARDS" -le 1 ]; then queues=(--queue "$CHANNEL_NAME"); else
+  queues=(--queue "$CHANNEL_NAME-dead")
+  if [ "$SHARDS" -le 1 ]; then queues+=(--queue "$CHANNEL_NAME"); else
     for i in $(seq 0 $((SHARDS - 1))); do queues+=(--queue "$CHANNEL_NAME-$i"); done
   fi
   node tools/fauxqs/launch.mjs --port 0 "${queues[@]}" >"$work/fauxqs.out" 2>"$work/fauxqs.err" &
