@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/admin_command.h"
 #include "cli/demo_command.h"
 #include "cli/publish_command.h"
 #include "cli/work_command.h"
@@ -116,15 +118,51 @@ int run(int argc, char** argv) {
     if (!*count && !*input) throw CLI::RequiredError("--count or --input");
   });
 
+  // stats and dlq: the operator's view of a channel
+  AdminOptions admin_options;
+  auto queue_options = [&flags](CLI::App* command) {
+    key_option(command, "--queue", "QUEUE", flags, "REDIS or SQS");
+    key_option(command, "--channel", "CHANNEL_NAME", flags, "Queue (Redis list or SQS queue name)");
+    key_option(command, "--shards", "SHARDS", flags, "Shards of the channel");
+    key_option(command, "--redis-url", "REDIS_URL", flags, "Redis server");
+    key_option(command, "--sqs-queue-url", "SQS_QUEUE_URL", flags, "SQS queue URL(s), comma-separated");
+    key_option(command, "--sqs-endpoint", "SQS_ENDPOINT", flags, "SQS endpoint (emulator, VPC endpoint)");
+  };
+  auto* stats = app.add_subcommand("stats", "Backlog per shard, in flight, delayed retries and dead letters");
+  queue_options(stats);
+  stats->add_flag("--json", admin_options.json, "Print JSON");
+  auto* dlq = app.add_subcommand("dlq", "The dead-letter queue: list, requeue, purge");
+  dlq->require_subcommand(1);
+  auto* dlq_list = dlq->add_subcommand("list", "Show dead letters, oldest first, with their reasons");
+  queue_options(dlq_list);
+  dlq_list->add_option("--limit", admin_options.limit, "At most this many")->capture_default_str();
+  dlq_list->add_flag("--json", admin_options.json, "Print JSON");
+  auto* dlq_requeue = dlq->add_subcommand("requeue", "Put dead letters back on the queue, attempts counted afresh");
+  queue_options(dlq_requeue);
+  dlq_requeue->add_flag("--all", admin_options.all, "Every dead letter");
+  dlq_requeue->add_option("--id", admin_options.ids, "These dead letters (ids from dlq list)");
+  auto* dlq_purge = dlq->add_subcommand("purge", "Delete every dead letter for good");
+  queue_options(dlq_purge);
+  dlq_purge->add_flag("--yes", admin_options.yes, "Confirm");
+
   // partner
   auto* partner = app.add_subcommand("partner", "Run the partner simulator (an HTTP server answering after a delay)");
   partner::SimulatorOptions partner_options;
   std::string partner_delay = "1s";
-  partner->add_option("--listen", partner_options.listen, "host:port (port 0: any free port)")->capture_default_str();
+  partner->add_option("--listen", partner_options.listen, "host:port (port 0: any free port)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
+      ->capture_default_str();
   partner->add_option("--delay", partner_delay, "Answer each request after this long")->capture_default_str();
   partner->add_option("--fail-rate", partner_options.fail_rate, "Fraction of requests answered 503")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  partner->add_option("--drop-rate", partner_options.drop_rate, "Fraction of requests whose connection is dropped unanswered")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  partner->add_option("--status-field", partner_options.status_field,
+                      "Answer a body's top-level integer field of this name as its status (marks messages to refuse)");
+  std::optional<unsigned> retry_after_seconds;
+  partner->add_option("--retry-after", retry_after_seconds, "Send Retry-After: SECONDS with every 503");
   partner->add_option("--threads", partner_options.threads, "Event-loop threads")->capture_default_str();
   partner->add_flag("--record-bodies", partner_options.record_bodies, "Keep delivered bodies for GET /bodies");
 
@@ -153,6 +191,7 @@ int run(int argc, char** argv) {
     if (partner->parsed()) {
       use_stderr_logging("info");
       partner_options.delay = duration_flag("--delay", partner_delay);
+      if (retry_after_seconds) partner_options.retry_after = std::chrono::seconds(*retry_after_seconds);
       return partner::run_partner(partner_options);
     }
     if (demo->parsed()) {
@@ -160,6 +199,16 @@ int run(int argc, char** argv) {
       use_stderr_logging(settings.log_level);
       demo_options.delay = duration_flag("--delay", demo_delay);
       return run_demo(demo_options, argv[0]);
+    }
+    if (stats->parsed() || dlq->parsed()) {
+      admin_options.action = stats->parsed()         ? AdminOptions::Action::stats
+                             : dlq_list->parsed()    ? AdminOptions::Action::list
+                             : dlq_requeue->parsed() ? AdminOptions::Action::requeue
+                                                     : AdminOptions::Action::purge;
+      static constexpr std::string_view required[] = {"CHANNEL_NAME"};
+      const auto settings = config::load_settings(layers, required);
+      use_stderr_logging(settings.log_level);
+      return run_admin(settings, admin_options);
     }
     if (publish->parsed()) {
       static constexpr std::string_view required[] = {"CHANNEL_NAME"};

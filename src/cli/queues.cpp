@@ -11,11 +11,13 @@
 
 #include "config/config_error.h"
 #include "http/target.h"
+#include "queue/redis/redis_admin.h"
 #include "queue/redis/redis_producer.h"
 #include "queue/redis/redis_queue.h"
 #include "queue/sharded_producer.h"
 #include "queue/sharded_queue.h"
 #include "queue/shards.h"
+#include "queue/sqs/sqs_admin.h"
 #include "queue/sqs/sqs_producer.h"
 #include "queue/sqs/sqs_queue.h"
 #include "redis/connection.h"
@@ -178,6 +180,19 @@ std::size_t queue_sockets_per_lane(const QueueLayout& layout, const config::Sett
   if (layout.kind == config::QueueKind::redis) return layout.shards.size();
   const std::size_t receivers = receivers_per_shard(layout, settings, concurrency) * layout.shards.size();
   return receivers + std::max<std::size_t>(receivers, 2) + 2;
+}
+
+asio::awaitable<Result<std::unique_ptr<queue::QueueAdmin>>> connect_admin(const QueueLayout& layout,
+                                                                          const config::Settings& settings,
+                                                                          std::string* why) {
+  auto executor = co_await asio::this_coro::executor;
+  if (layout.kind == config::QueueKind::sqs) {
+    co_return std::unique_ptr<queue::QueueAdmin>(
+        std::make_unique<queue::SqsAdmin>(executor, layout.sqs, layout.shards, layout.sqs_dead_letter_url));
+  }
+  auto connection = co_await redis::Connection::connect(executor, layout.redis, settings.connect_timeout, why);
+  if (!connection) co_return connection.error();
+  co_return std::unique_ptr<queue::QueueAdmin>(std::make_unique<queue::RedisAdmin>(std::move(*connection), layout.shards));
 }
 
 asio::awaitable<Result<std::unique_ptr<queue::Producer>>> connect_producer(const QueueLayout& layout,

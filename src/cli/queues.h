@@ -15,6 +15,7 @@
 #include "config/settings.h"
 #include "core/error.h"
 #include "queue/producer.h"
+#include "queue/queue_admin.h"
 #include "queue/queue_backend.h"
 #include "queue/sqs/sqs_client.h"
 #include "redis/endpoint.h"
@@ -43,6 +44,11 @@ std::unique_ptr<queue::QueueBackend> make_lane_queue(boost::asio::any_io_executo
 // Sockets a lane's queue may open (besides the partner's), for the open-files budget.
 std::size_t queue_sockets_per_lane(const QueueLayout& layout, const config::Settings& settings,
                                    std::size_t concurrency);
+
+// The operator's view of the channel (every shard), connected; `why` gets a readable reason.
+boost::asio::awaitable<Result<std::unique_ptr<queue::QueueAdmin>>> connect_admin(const QueueLayout& layout,
+                                                                                 const config::Settings& settings,
+                                                                                 std::string* why);
 
 // The producer for `publish`, connected; `why` gets a readable reason on failure.
 boost::asio::awaitable<Result<std::unique_ptr<queue::Producer>>> connect_producer(const QueueLayout& layout,

@@ -219,12 +219,17 @@ net::awaitable<void> Server::Impl::serve(Worker& worker, Socket socket) {
       response = co_await handler.handle(request);
     } catch (const std::exception&) {
       handler_failed = true;
-      response = ServerResponse{500, "text/plain", "handler failed", {}, {}};
+      response = ServerResponse{500, "text/plain", "handler failed", {}, {}, false};
     }
     // Asio never clears a slot after the operation bound to it completes; a
     // stale handler would point at the handler's destroyed timer.
     session.cancel.slot().clear();
     if (session.stopped) break;
+    if (response.drop_connection) {
+      error_code ignored;
+      socket.close(ignored);
+      break;
+    }
 
     const bool keep_alive = message.keep_alive() && !handler_failed && !stopping.load();
     const bool head_only = message.method() == bhttp::verb::head;
@@ -236,7 +241,7 @@ net::awaitable<void> Server::Impl::serve(Worker& worker, Socket socket) {
     std::tie(ec, n) = co_await net::async_write(socket, buffers, use_tuple);
     if (ec || !keep_alive) break;
   }
-  if (!session.stopped) {
+  if (!session.stopped && socket.is_open()) {
     error_code ignored;
     socket.shutdown(tcp::socket::shutdown_send, ignored);
   }

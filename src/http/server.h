@@ -78,6 +78,8 @@ struct ServerResponse {
   // One optional extra header such as Retry-After; empty name means none.
   std::string_view extra_header_name;  // static storage
   std::string extra_header_value;
+  // Close the connection without answering (a simulated partner crash).
+  bool drop_connection = false;
 };
 
 // Implemented by the application. Called on the connection's thread; may

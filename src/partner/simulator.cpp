@@ -1,5 +1,8 @@
 #include "partner/simulator.h"
 
+#include <boost/json/parse.hpp>
+#include <charconv>
+
 #include <csignal>
 #include <cstdio>
 #include <random>
@@ -33,7 +36,7 @@ ServerResponse json(unsigned status, std::string body) {
 
 bool valid(const SimulatorOptions& o) {
   // Written so that NaN fails too.
-  return o.fail_rate >= 0.0 && o.fail_rate <= 1.0 && o.delay.count() >= 0;
+  return o.fail_rate >= 0.0 && o.fail_rate <= 1.0 && o.drop_rate >= 0.0 && o.drop_rate <= 1.0 && o.delay.count() >= 0;
 }
 
 }  // namespace
@@ -62,18 +65,35 @@ void Simulator::run() { server_.wait(); }
 
 void Simulator::stop() { server_.stop(); }
 
-bool Simulator::should_fail() const {
-  if (options_.fail_rate <= 0.0) return false;
-  if (options_.fail_rate >= 1.0) return true;
+bool Simulator::chance(double rate) {
+  if (rate <= 0.0) return false;
+  if (rate >= 1.0) return true;
   // One engine per thread: no shared state on the hot path.
   thread_local std::minstd_rand engine(std::random_device{}());
-  return std::bernoulli_distribution(options_.fail_rate)(engine);
+  return std::bernoulli_distribution(rate)(engine);
+}
+
+unsigned Simulator::marked_status(std::string_view body) const {
+  if (options_.status_field.empty()) return 0;
+  error_code ec;
+  const auto value = boost::json::parse(body, ec);
+  if (ec || !value.is_object()) return 0;
+  const auto* field = value.get_object().if_contains(options_.status_field);
+  if (!field || !field->is_int64()) return 0;
+  const auto status = field->get_int64();
+  return status >= 100 && status <= 599 ? static_cast<unsigned>(status) : 0;
 }
 
 net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
   if (request.method() != "POST") co_return handle_get(request);
 
   stats_.received();
+  if (std::chrono::steady_clock::now().time_since_epoch().count() < down_until_.load(std::memory_order_relaxed)) {
+    stats_.abandoned();
+    ServerResponse dropped;
+    dropped.drop_connection = true;
+    co_return dropped;
+  }
   if (options_.delay.count() > 0) {
     net::steady_timer timer(co_await net::this_coro::executor, options_.delay);
     auto slot = request.cancellation_slot();
@@ -85,7 +105,17 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
       co_return json(503, R"({"ok":false,"error":"stopping"})");
     }
   }
-  if (should_fail()) {
+  if (const unsigned status = marked_status(request.body()); status != 0 && (status < 200 || status >= 300)) {
+    stats_.answered_failed();
+    co_return json(status, fmt::format(R"({{"ok":false,"error":"the message asked for {}"}})", status));
+  }
+  if (chance(options_.drop_rate)) {
+    stats_.abandoned();
+    ServerResponse dropped;
+    dropped.drop_connection = true;
+    co_return dropped;
+  }
+  if (chance(options_.fail_rate)) {
     stats_.answered_failed();
     ServerResponse response = json(503, R"({"ok":false,"error":"simulated failure"})");
     if (options_.retry_after) {
@@ -105,6 +135,18 @@ ServerResponse Simulator::handle_get(const ServerRequest& request) const {
   const auto path = request.path();
   if (path == "/stats") return json(200, to_json(stats_.snapshot()));
   if (path == "/healthz") return json(200, R"({"ok":true})");
+  if (path == "/outage") {
+    const auto target = request.target();
+    const auto at = target.find("ms=");
+    std::int64_t ms = 0;
+    if (at == std::string_view::npos ||
+        std::from_chars(target.data() + at + 3, target.data() + target.size(), ms).ec != std::errc{} || ms < 0) {
+      return json(400, R"({"error":"expected /outage?ms=N"})");
+    }
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    down_until_.store(until.time_since_epoch().count(), std::memory_order_relaxed);
+    return json(200, fmt::format(R"({{"down_for_ms":{}}})", ms));
+  }
   if (path == "/bodies") {
     if (!stats_.records_bodies()) return json(404, R"({"error":"record_bodies is off"})");
     boost::json::array array;

@@ -1,15 +1,21 @@
 // The partner simulator (`conveyor partner`): an HTTP server that stands in
-// for the partner API. Every POST is answered after `delay`, 503 with
-// probability `fail_rate` and 200 otherwise, and counted exactly (see
+// for the partner API. Every POST is answered after `delay`: with the status
+// its body names in `status_field` if any; else its connection is dropped
+// unanswered with probability `drop_rate`, or it is answered 503 with
+// probability `fail_rate`, or 200. Everything is counted exactly (see
 // partner/stats.h) so tests can prove nothing was lost or doubled.
 //
 //   POST <any path>  -> 200 {"ok":true} | 503 {"ok":false,...}
 //   GET  /stats      -> {"requests":…,"ok":…,"failed":…,"unique_keys":…,"duplicates":…,"in_flight":…}
 //   GET  /bodies     -> JSON array of the distinct bodies answered 200 (record_bodies only, else 404)
 //   GET  /healthz    -> 200
+//   GET  /outage?ms=N -> for the next N ms every POST has its connection dropped unanswered, as
+//                       if the partner were down; its records survive, for exact accounting
 #pragma once
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +35,9 @@ struct SimulatorOptions {
   unsigned threads = 1;                // 0 means one per hardware thread
   bool record_bodies = false;          // keep distinct OK bodies for GET /bodies
   std::optional<std::chrono::seconds> retry_after;  // sent with every 503 when set
+  double drop_rate = 0.0;    // 0.0–1.0: fraction of POSTs whose connection is closed unanswered
+  std::string status_field;  // a POST body whose top-level field of this name is a status
+                             // (100–599) is answered with it: tests mark the messages to refuse
 };
 
 class Simulator final : private http::ServerHandler {
@@ -55,10 +64,15 @@ class Simulator final : private http::ServerHandler {
  private:
   boost::asio::awaitable<http::ServerResponse> handle(const http::ServerRequest& request) override;
   http::ServerResponse handle_get(const http::ServerRequest& request) const;
-  bool should_fail() const;
+  // Draws true with probability `rate`.
+  static bool chance(double rate);
+  // The status the body asks for through status_field, or 0.
+  unsigned marked_status(std::string_view body) const;
 
   const SimulatorOptions options_;
   Stats stats_;
+  // Steady-clock nanoseconds until which the partner plays dead (GET /outage).
+  mutable std::atomic<std::int64_t> down_until_{0};
   http::Server server_;  // last: stopped and joined before what its handler uses
 };
 

@@ -66,7 +66,7 @@ class Stats {
   // An empty key means the request had none: counted OK, neither unique nor duplicate.
   void answered_ok(std::string_view key, std::string_view body);
   void answered_failed();
-  void abandoned();  // the server stopped before the answer was due
+  void abandoned();  // left unanswered: the server stopped first, or the connection was dropped
 
   StatsSnapshot snapshot() const;
   bool records_bodies() const { return record_bodies_; }

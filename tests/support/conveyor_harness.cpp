@@ -1,5 +1,9 @@
 #include "support/conveyor_harness.h"
 
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
 #include <boost/json/parse.hpp>
@@ -43,6 +47,10 @@ std::multiset<std::string> PartnerSimulator::bodies() const {
   return out;
 }
 
+void PartnerSimulator::outage(std::chrono::milliseconds duration) const {
+  get_json(url("/outage?ms=" + std::to_string(duration.count())));
+}
+
 ChildProcess start_conveyor(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv = {CONVEYOR_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -59,6 +67,19 @@ Finished run_conveyor(const std::vector<std::string>& args, std::chrono::seconds
   const auto code = child.wait(std::max(left, std::chrono::milliseconds(100)));
   result.exit_code = code ? *code : -1;
   return result;
+}
+
+double cpu_seconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  // Fields after the command name, which is in parentheses and may hold spaces.
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);  // utime, stime
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 std::multiset<std::string> generated_messages(std::size_t n) {

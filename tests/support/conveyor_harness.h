@@ -20,10 +20,14 @@ namespace conveyor::testing {
 class PartnerSimulator {
  public:
   explicit PartnerSimulator(std::vector<std::string> extra_args = {});
+  // `extra_args` may repeat --listen with a fixed address (the last one counts), e.g. to start a
+  // partner again where a killed one was.
   std::string url(const std::string& path = "/shipments") const;  // http://127.0.0.1:PORT/path
+  const std::string& address() const { return address_; }        // 127.0.0.1:PORT
   boost::json::object stats() const;                               // GET /stats
   std::uint64_t stat(const char* name) const;
   std::multiset<std::string> bodies() const;                       // GET /bodies (distinct bodies answered OK)
+  void outage(std::chrono::milliseconds duration) const;            // GET /outage: play dead for a while
 
  private:
   ChildProcess process_;
@@ -40,6 +44,9 @@ ChildProcess start_conveyor(const std::vector<std::string>& args, const std::vec
 // Runs it to the end, bounded by `timeout`.
 Finished run_conveyor(const std::vector<std::string>& args, std::chrono::seconds timeout,
                       const std::vector<std::string>& env = {});
+
+// CPU seconds (user + system) a running process has used so far.
+double cpu_seconds(pid_t pid);
 
 // The messages `conveyor publish --count n` generates, as a multiset.
 std::multiset<std::string> generated_messages(std::size_t n);

@@ -1,0 +1,120 @@
+#include "queue/redis/redis_admin.h"
+
+#include <string_view>
+
+#include "queue/redis/redis_queue.h"
+
+namespace conveyor::queue {
+namespace {
+
+// KEYS: list, dead, dead_bodies, dead_reasons. ARGV: ids, or none for all.
+const redis::Script& requeue_script() {
+  static const redis::Script script(R"lua(
+local ids = ARGV
+if #ids == 0 then ids = redis.call('ZRANGE', KEYS[2], 0, -1) end
+local moved = 0
+for _, id in ipairs(ids) do
+  local body = redis.call('HGET', KEYS[3], id)
+  if body then
+    redis.call('RPUSH', KEYS[1], body)
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    redis.call('ZREM', KEYS[2], id)
+    moved = moved + 1
+  end
+end
+return moved
+)lua");
+  return script;
+}
+
+// KEYS: dead, dead_bodies, dead_reasons.
+const redis::Script& purge_script() {
+  static const redis::Script script(R"lua(
+local n = redis.call('ZCARD', KEYS[1])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+return n
+)lua");
+  return script;
+}
+
+Result<std::int64_t> integer_of(const Result<redis::Reply>& reply) {
+  if (!reply) return reply.error();
+  if (reply->type != redis::Reply::Type::integer) return make_error_code(Error::redis_unexpected);
+  return reply->integer;
+}
+
+}  // namespace
+
+RedisAdmin::RedisAdmin(std::unique_ptr<redis::Connection> connection, std::vector<std::string> shards)
+    : connection_(std::move(connection)), shards_(std::move(shards)) {}
+
+boost::asio::awaitable<Result<std::vector<ShardCounts>>> RedisAdmin::counts() {
+  std::vector<ShardCounts> out;
+  for (const std::string& shard : shards_) {
+    const auto k = RedisQueue::keys_of(shard);
+    // Released messages wait in the delayed set with score 0: they count as waiting.
+    const std::vector<std::vector<std::string_view>> commands = {
+        {"LLEN", k.list}, {"ZCARD", k.leases}, {"ZCARD", k.delayed}, {"ZCOUNT", k.delayed, "0", "0"}, {"ZCARD", k.dead}};
+    auto replies = co_await connection_->pipeline(commands);
+    if (!replies) co_return replies.error();
+    for (const auto& reply : *replies) {
+      if (reply.type != redis::Reply::Type::integer) co_return make_error_code(Error::redis_unexpected);
+    }
+    const auto& r = *replies;
+    out.push_back({.shard = shard,
+                   .waiting = static_cast<std::size_t>(r[0].integer + r[3].integer),
+                   .in_flight = static_cast<std::size_t>(r[1].integer),
+                   .delayed = static_cast<std::size_t>(r[2].integer - r[3].integer),
+                   .dead = static_cast<std::size_t>(r[4].integer)});
+  }
+  co_return out;
+}
+
+boost::asio::awaitable<Result<std::vector<DeadMessage>>> RedisAdmin::dead_letters(std::size_t limit) {
+  std::vector<DeadMessage> out;
+  for (const std::string& shard : shards_) {
+    if (out.size() >= limit) break;
+    const auto k = RedisQueue::keys_of(shard);
+    const std::string stop = std::to_string(limit - out.size() - 1);
+    const std::vector<std::string_view> range = {"ZRANGE", k.dead, "0", stop};
+    auto ids = co_await connection_->command(range);
+    if (!ids) co_return ids.error();
+    if (ids->type != redis::Reply::Type::array) co_return make_error_code(Error::redis_unexpected);
+    for (const auto& id : ids->elements) {
+      const std::vector<std::vector<std::string_view>> commands = {{"HGET", k.dead_bodies, id.string},
+                                                                   {"HGET", k.dead_reasons, id.string}};
+      auto replies = co_await connection_->pipeline(commands);
+      if (!replies) co_return replies.error();
+      out.push_back({.id = id.string, .body = (*replies)[0].string, .reason = (*replies)[1].string});
+    }
+  }
+  co_return out;
+}
+
+boost::asio::awaitable<Result<std::size_t>> RedisAdmin::requeue(std::span<const std::string> ids) {
+  std::size_t moved = 0;
+  for (const std::string& shard : shards_) {
+    const auto k = RedisQueue::keys_of(shard);
+    const std::vector<std::string_view> keys = {k.list, k.dead, k.dead_bodies, k.dead_reasons};
+    const std::vector<std::string_view> args(ids.begin(), ids.end());
+    auto n = integer_of(co_await requeue_script().run(*connection_, keys, args));
+    if (!n) co_return n.error();
+    moved += static_cast<std::size_t>(*n);
+  }
+  co_return moved;
+}
+
+boost::asio::awaitable<Result<std::size_t>> RedisAdmin::purge() {
+  std::size_t purged = 0;
+  for (const std::string& shard : shards_) {
+    const auto k = RedisQueue::keys_of(shard);
+    const std::vector<std::string_view> keys = {k.dead, k.dead_bodies, k.dead_reasons};
+    auto n = integer_of(co_await purge_script().run(*connection_, keys, {}));
+    if (!n) co_return n.error();
+    purged += static_cast<std::size_t>(*n);
+  }
+  co_return purged;
+}
+
+}  // namespace conveyor::queue

@@ -1,0 +1,30 @@
+// QueueAdmin over a channel's Redis keys (see redis_queue.h), every shard. Requeue and purge are
+// Lua scripts: a dead letter moves back onto its shard's list (RPUSH, as a producer would) and
+// leaves the dead set in one atomic step, so a crash mid-way neither loses nor doubles it.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "queue/queue_admin.h"
+#include "redis/connection.h"
+
+namespace conveyor::queue {
+
+class RedisAdmin final : public QueueAdmin {
+ public:
+  // `shards`: the channel's list names (queue::shard_names).
+  RedisAdmin(std::unique_ptr<redis::Connection> connection, std::vector<std::string> shards);
+
+  boost::asio::awaitable<Result<std::vector<ShardCounts>>> counts() override;
+  boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit) override;
+  boost::asio::awaitable<Result<std::size_t>> requeue(std::span<const std::string> ids) override;
+  boost::asio::awaitable<Result<std::size_t>> purge() override;
+
+ private:
+  std::unique_ptr<redis::Connection> connection_;
+  std::vector<std::string> shards_;
+};
+
+}  // namespace conveyor::queue

@@ -1,0 +1,143 @@
+// GCC 12 reports a false -Wmismatched-new-delete when it inlines the frame
+// deallocation of Asio's awaitable coroutines (GCC bug 109224).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
+#include "queue/sqs/sqs_admin.h"
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+namespace conveyor::queue {
+namespace asio = boost::asio;
+
+namespace {
+
+// Bounds on one walk over the DLQ: receives that may come back empty while messages are still
+// in flight elsewhere, and receives in all.
+constexpr int kEmptyReceives = 3;
+constexpr int kMaxReceives = 100'000;
+constexpr std::array<std::string_view, 3> kCountNames = {
+    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"};
+
+std::size_t count_of(const std::map<std::string, std::string>& attributes, std::string_view name) {
+  auto found = attributes.find(std::string(name));
+  if (found == attributes.end()) return 0;
+  std::size_t value = 0;
+  std::from_chars(found->second.data(), found->second.data() + found->second.size(), value);
+  return value;
+}
+
+}  // namespace
+
+SqsAdmin::SqsAdmin(asio::any_io_executor executor, const sqs::ClientOptions& client, std::vector<std::string> queue_urls,
+                   std::string dead_letter_url)
+    : client_(std::move(executor), client),
+      queue_urls_(std::move(queue_urls)),
+      dead_letter_url_(std::move(dead_letter_url)) {}
+
+asio::awaitable<Result<std::vector<ShardCounts>>> SqsAdmin::counts() {
+  std::vector<ShardCounts> out;
+  for (const std::string& url : queue_urls_) {
+    auto attributes = co_await client_.get_queue_attributes(url, kCountNames);
+    if (!attributes) co_return attributes.error().code;
+    out.push_back({.shard = url,
+                   .waiting = count_of(*attributes, kCountNames[0]),
+                   .in_flight = count_of(*attributes, kCountNames[1]),
+                   .delayed = count_of(*attributes, kCountNames[2]),
+                   .dead = 0});
+  }
+  auto dead = co_await client_.get_queue_attributes(dead_letter_url_, kCountNames);
+  if (!dead) co_return dead.error().code;
+  out.push_back({.shard = dead_letter_url_, .waiting = 0, .in_flight = 0, .delayed = 0,
+                 .dead = count_of(*dead, kCountNames[0]) + count_of(*dead, kCountNames[1]) +
+                         count_of(*dead, kCountNames[2])});
+  co_return out;
+}
+
+asio::awaitable<Result<std::vector<DeadMessage>>> SqsAdmin::dead_letters(std::size_t limit) {
+  std::vector<DeadMessage> out;
+  std::set<std::string> seen;
+  int empty = 0;
+  for (int i = 0; i < kMaxReceives && out.size() < limit && empty < kEmptyReceives; ++i) {
+    const int want = static_cast<int>(std::min<std::size_t>(10, limit - out.size()));
+    auto received = co_await client_.receive_message(dead_letter_url_, want, 0, 0, true);
+    if (!received) co_return received.error().code;
+    std::size_t fresh = 0;
+    for (auto& message : *received) {
+      if (!seen.insert(message.message_id).second || out.size() >= limit) continue;
+      ++fresh;
+      out.push_back({.id = message.message_id, .body = std::move(message.body),
+                     .reason = message.attributes["conveyor-dead-letter"]});
+    }
+    empty = fresh == 0 ? empty + 1 : 0;
+  }
+  co_return out;
+}
+
+template <class Take>
+asio::awaitable<Result<std::size_t>> SqsAdmin::drain(Take take) {
+  std::size_t taken = 0;
+  int empty = 0;
+  for (int i = 0; i < kMaxReceives && empty < kEmptyReceives; ++i) {
+    // Hidden while we work on them, so one walk does not meet the same message twice.
+    auto received = co_await client_.receive_message(dead_letter_url_, 10, 0, 60, false);
+    if (!received) co_return received.error().code;
+    if (received->empty()) {
+      ++empty;
+      continue;
+    }
+    empty = 0;
+    std::vector<sqs::DeleteEntry> deletes;
+    std::vector<sqs::VisibilityEntry> keep;
+    std::vector<std::string> ids;
+    ids.reserve(received->size());
+    for (std::size_t k = 0; k < received->size(); ++k) ids.push_back(std::to_string(k));
+    for (std::size_t k = 0; k < received->size(); ++k) {
+      const sqs::Message& message = (*received)[k];
+      auto verdict = co_await take(message);
+      if (!verdict) co_return verdict.error();
+      if (*verdict) {
+        deletes.push_back({ids[k], message.receipt_handle});
+      } else {
+        keep.push_back({ids[k], message.receipt_handle, 0});
+      }
+    }
+    if (!deletes.empty()) {
+      auto deleted = co_await client_.delete_message_batch(dead_letter_url_, deletes);
+      if (!deleted) co_return deleted.error().code;
+      taken += deleted->successful.size();
+    }
+    if (!keep.empty()) {
+      auto changed = co_await client_.change_message_visibility_batch(dead_letter_url_, keep);
+      if (!changed) co_return changed.error().code;
+    }
+  }
+  co_return taken;
+}
+
+asio::awaitable<Result<std::size_t>> SqsAdmin::requeue(std::span<const std::string> ids) {
+  const std::set<std::string> wanted(ids.begin(), ids.end());
+  std::size_t remaining = wanted.size();
+  co_return co_await drain([&](const sqs::Message& message) -> asio::awaitable<Result<bool>> {
+    if (!wanted.empty() && (remaining == 0 || !wanted.contains(message.message_id))) co_return false;
+    const std::array<sqs::SendEntry, 1> entry = {sqs::SendEntry{"0", message.body, {}}};
+    auto sent = co_await client_.send_message_batch(queue_urls_.front(), entry);
+    if (!sent) co_return Result<bool>(boost::system::in_place_error, sent.error().code);  // not "false"
+    if (!sent->failed.empty()) {
+      spdlog::error("cannot requeue {}: {} {}", message.message_id, sent->failed[0].code, sent->failed[0].message);
+      co_return false;
+    }
+    if (!wanted.empty()) --remaining;
+    co_return true;
+  });
+}
+
+asio::awaitable<Result<std::size_t>> SqsAdmin::purge() {
+  co_return co_await drain([](const sqs::Message&) -> asio::awaitable<Result<bool>> { co_return true; });
+}
+
+}  // namespace conveyor::queue
