@@ -210,9 +210,11 @@ TEST_F(RedisRestart, TheWorkerRidesOutARedisRestart) {
   const auto code = worker.wait(180s);
   ASSERT_TRUE(code) << "the worker did not finish after the restart";
   EXPECT_EQ(*code, 0) << worker.read_all(1s);
-  // everysec may lose the last second of acknowledgements: those messages are delivered again
-  // (duplicates allowed), never lost.
-  EXPECT_EQ(partner.stat("unique_keys"), 8'000u);
+  // everysec may lose the server's last second of writes: acknowledgements (those messages are
+  // delivered again) and leases (those messages are back on the list and leased again under a new
+  // id, so their repeat carries a new Idempotency-Key: docs/reliability.md). Repeats, never losses:
+  // every message delivered, by content.
+  EXPECT_GE(partner.stat("unique_keys"), 8'000u);
   EXPECT_EQ(partner.bodies(), generated_messages(8'000));
   expect_only_dead_left(0);
 }
