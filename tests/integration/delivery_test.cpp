@@ -26,8 +26,14 @@ class Delivery : public ::testing::TestWithParam<Backend> {
   Delivery() : queue(GetParam()) {}
 
   // `conveyor <command>` on the queue under test.
-  std::vector<std::string> command(const char* name, std::initializer_list<std::string> extra = {}) const {
-    std::vector<std::string> args = {name, "--channel", kChannel};
+  // `name` may be a command and its subcommand, e.g. "dlq list".
+  std::vector<std::string> command(std::string_view name, std::initializer_list<std::string> extra = {}) const {
+    std::vector<std::string> args;
+    for (std::size_t space; (space = name.find(' ')) != std::string_view::npos; name.remove_prefix(space + 1)) {
+      args.emplace_back(name.substr(0, space));
+    }
+    args.emplace_back(name);
+    args.insert(args.end(), {"--channel", kChannel});
     for (const auto& a : queue.args()) args.push_back(a);
     args.insert(args.end(), extra);
     return args;
@@ -193,6 +199,60 @@ TEST_P(Delivery, PublishFromAFileSkipsInvalidLinesNamesThemAndSendsTheRest) {
   EXPECT_EQ(partner.bodies(),
             (std::multiset<std::string>{"{\"p\":\"1\",\"m\":\"a\",\"i\":1}", "{\"p\":\"2\",\"m\":\"b\",\"i\":2}"}));
   queue.expect_drained(kChannel);
+}
+
+TEST_P(Delivery, RefusedMessagesAreDeadLetteredListedRequeuedAndPurged) {
+  const std::string path = ::testing::TempDir() + "/conveyor-dlq.jsonl";
+  {
+    std::ofstream out(path);
+    for (int i = 0; i < 30; ++i) out << (i % 10 == 0 ? R"({"status":422,"i":)" : R"({"i":)") << i << "}\n";
+  }
+  queue.create(kChannel);
+  ASSERT_EQ(run(command("publish", {"--input", path}), 30s).exit_code, 0);
+  {
+    PartnerSimulator strict({"--delay", "1ms", "--status-field", "status"});
+    const auto done = run(work(strict, {"--until-empty", "--concurrency", "10"}), 60s);
+    ASSERT_EQ(done.exit_code, 0) << done.output;
+    EXPECT_EQ(strict.bodies().size(), 27u);
+  }
+  const auto stats = run(command("stats", {"--json"}), 30s);
+  ASSERT_EQ(stats.exit_code, 0) << stats.output;
+  std::size_t dead = 0;
+  const auto stats_rows = boost::json::parse(stats.output.substr(stats.output.find('[')));
+  for (const auto& row : stats_rows.as_array()) {
+    dead += row.at("dead").to_number<std::size_t>();
+  }
+  EXPECT_EQ(dead, 3u);
+
+  auto listed = run(command("dlq list", {"--json"}), 30s);
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  const auto rows = boost::json::parse(listed.output.substr(listed.output.find('['))).as_array();
+  ASSERT_EQ(rows.size(), 3u);
+  std::set<std::string> bodies;
+  for (const auto& row : rows) {
+    bodies.insert(std::string(row.at("body").as_string()));
+    EXPECT_EQ(row.at("reason").at("reason"), "partner answered 422");
+  }
+  EXPECT_EQ(bodies, (std::set<std::string>{R"({"status":422,"i":0})", R"({"status":422,"i":10})", R"({"status":422,"i":20})"}));
+
+  // One by id, then the rest; each goes back to the queue and is delivered by a fixed partner.
+  const auto one = run(command("dlq requeue", {"--id", std::string(rows[0].at("id").as_string())}), 60s);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_NE(one.output.find("requeued 1 dead letter(s)"), std::string::npos) << one.output;
+  EXPECT_EQ(queue.waiting(kChannel), 1u) << one.output << listed.output;
+  const auto refused = run(command("dlq purge"), 30s);
+  EXPECT_EQ(refused.exit_code, 2) << "purge needs --yes";
+  const auto purged = run(command("dlq purge", {"--yes"}), 60s);
+  ASSERT_EQ(purged.exit_code, 0) << purged.output;
+  EXPECT_NE(purged.output.find("purged 2 dead letter(s)"), std::string::npos) << purged.output;
+
+  PartnerSimulator fixed({"--delay", "1ms"});
+  const auto done = run(work(fixed, {"--until-empty", "--concurrency", "10"}), 60s);
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  EXPECT_EQ(fixed.bodies(), (std::multiset<std::string>{std::string(rows[0].at("body").as_string())}));
+  queue.expect_drained(kChannel);
+  listed = run(command("dlq list", {"--json"}), 30s);
+  EXPECT_EQ(boost::json::parse(listed.output.substr(listed.output.find('['))).as_array().size(), 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(BothBackends, Delivery, ::testing::Values(Backend::redis, Backend::sqs),

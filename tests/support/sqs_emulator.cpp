@@ -48,7 +48,8 @@ sqs::ClientOptions SqsEmulator::client_options() const {
 
 std::vector<std::string> SqsEmulator::environment() const {
   const aws::Credentials keys = credentials();
-  return {"QUEUE=SQS", "SQS_ENDPOINT=" + endpoint_, "AWS_REGION=" + std::string(region),
+  // A short long poll: a worker's shutdown waits its receives out, and tests stop workers often.
+  return {"QUEUE=SQS", "SQS_ENDPOINT=" + endpoint_, "AWS_REGION=" + std::string(region), "SQS_WAIT_TIME=1s",
           "AWS_ACCESS_KEY_ID=" + keys.access_key_id, "AWS_SECRET_ACCESS_KEY=" + keys.secret_access_key};
 }
 

@@ -20,6 +20,9 @@ namespace {
 // in flight elsewhere, and receives in all.
 constexpr int kEmptyReceives = 3;
 constexpr int kMaxReceives = 100'000;
+// How long a walk hides what it received; longer than any walk over a DLQ an operator would run.
+constexpr int kWalkVisibilitySeconds = 300;
+constexpr std::array<std::string_view, 10> kEntryIds = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 constexpr std::array<std::string_view, 3> kCountNames = {
     "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"};
 
@@ -81,41 +84,50 @@ asio::awaitable<Result<std::vector<DeadMessage>>> SqsAdmin::dead_letters(std::si
 template <class Take>
 asio::awaitable<Result<std::size_t>> SqsAdmin::drain(Take take) {
   std::size_t taken = 0;
-  int empty = 0;
-  for (int i = 0; i < kMaxReceives && empty < kEmptyReceives; ++i) {
-    // Hidden while we work on them, so one walk does not meet the same message twice.
-    auto received = co_await client_.receive_message(dead_letter_url_, 10, 0, 60, false);
-    if (!received) co_return received.error().code;
-    if (received->empty()) {
-      ++empty;
-      continue;
+  // Messages kept stay hidden until the walk ends, so it meets each message once; then they are
+  // made visible again together.
+  std::vector<std::string> kept;
+  error_code failure;
+  for (int i = 0, empty = 0; i < kMaxReceives && empty < kEmptyReceives && !failure; ++i) {
+    auto received = co_await client_.receive_message(dead_letter_url_, 10, 0, kWalkVisibilitySeconds, false);
+    if (!received) {
+      failure = received.error().code;
+      break;
     }
-    empty = 0;
+    empty = received->empty() ? empty + 1 : 0;
     std::vector<sqs::DeleteEntry> deletes;
-    std::vector<sqs::VisibilityEntry> keep;
-    std::vector<std::string> ids;
-    ids.reserve(received->size());
-    for (std::size_t k = 0; k < received->size(); ++k) ids.push_back(std::to_string(k));
     for (std::size_t k = 0; k < received->size(); ++k) {
       const sqs::Message& message = (*received)[k];
       auto verdict = co_await take(message);
-      if (!verdict) co_return verdict.error();
+      if (!verdict) {
+        failure = verdict.error();
+        kept.push_back(message.receipt_handle);
+        continue;
+      }
       if (*verdict) {
-        deletes.push_back({ids[k], message.receipt_handle});
+        deletes.push_back({kEntryIds[deletes.size()], message.receipt_handle});
       } else {
-        keep.push_back({ids[k], message.receipt_handle, 0});
+        kept.push_back(message.receipt_handle);
       }
     }
     if (!deletes.empty()) {
       auto deleted = co_await client_.delete_message_batch(dead_letter_url_, deletes);
-      if (!deleted) co_return deleted.error().code;
+      if (!deleted) {
+        failure = deleted.error().code;
+        break;
+      }
       taken += deleted->successful.size();
     }
-    if (!keep.empty()) {
-      auto changed = co_await client_.change_message_visibility_batch(dead_letter_url_, keep);
-      if (!changed) co_return changed.error().code;
-    }
   }
+  for (std::size_t begin = 0; begin < kept.size(); begin += 10) {
+    std::vector<sqs::VisibilityEntry> visible;
+    for (std::size_t k = begin; k < std::min(kept.size(), begin + 10); ++k) {
+      visible.push_back({kEntryIds[k - begin], kept[k], 0});
+    }
+    auto changed = co_await client_.change_message_visibility_batch(dead_letter_url_, visible);
+    if (!changed && !failure) failure = changed.error().code;
+  }
+  if (failure) co_return failure;
   co_return taken;
 }
 
@@ -124,6 +136,7 @@ asio::awaitable<Result<std::size_t>> SqsAdmin::requeue(std::span<const std::stri
   std::size_t remaining = wanted.size();
   co_return co_await drain([&](const sqs::Message& message) -> asio::awaitable<Result<bool>> {
     if (!wanted.empty() && (remaining == 0 || !wanted.contains(message.message_id))) co_return false;
+    // Requeued as a producer would send it: the body alone, so its attempts count afresh.
     const std::array<sqs::SendEntry, 1> entry = {sqs::SendEntry{"0", message.body, {}}};
     auto sent = co_await client_.send_message_batch(queue_urls_.front(), entry);
     if (!sent) co_return Result<bool>(boost::system::in_place_error, sent.error().code);  // not "false"

@@ -35,7 +35,6 @@ constexpr std::size_t kMaxVisibilitySeconds = 43'200;
 constexpr auto kLinger = 5ms;
 constexpr auto kFirstReceiveBackoff = 50ms;
 constexpr auto kMaxReceiveBackoff = 5s;
-constexpr auto kReceiveGrace = 1s;
 
 void rethrow(std::exception_ptr e) {
   if (e) std::rethrow_exception(e);
@@ -462,15 +461,10 @@ asio::awaitable<error_code> SqsQueue::shutdown() {
   s->heartbeat.cancel();
   wake(s->waiting_for_room);
   wake(s->backing_off);
-  // A receive cancelled after SQS answered it would hide its messages for a whole visibility
-  // timeout, so receives get a grace period to land (messages are given back below). One still
-  // waiting after it is a long poll on an empty queue, and cancelling it costs nothing.
-  asio::steady_timer grace(s->executor, kReceiveGrace);
-  grace.async_wait([s](error_code ec) {
-    if (!ec) s->receive_client.cancel_all();
-  });
+  // Receives under way are waited out, never cancelled: SQS finishes a long poll whose client
+  // went away, and the messages it hands to nobody stay hidden for a whole visibility timeout.
+  // What they bring is given back below; the wait is at most SQS_WAIT_TIME.
   while (s->receivers_running > 0) co_await wait_idle(*s);
-  grace.cancel();
   for (const Lease& lease : s->buffer) {
     s->held.erase(lease.receipt);
     s->add_write(lease.shard, {lease.receipt, 0});

@@ -22,9 +22,10 @@
 // A message held longer than half its visibility timeout (a long call, a long prefetch wait) has
 // its visibility extended, so a slow delivery is never handed to a second worker meanwhile.
 //
-// shutdown() stops the receivers (a receive still in flight gets a second to land; then its long
-// poll is cancelled), makes every prefetched message visible again at once (visibility 0) and
-// flushes. One instance per io_context, used only from
+// shutdown() stops the receivers, waiting out the long polls under way (at most wait_seconds:
+// SQS completes a poll whose client left, and would hide what it returns for a visibility
+// timeout), makes every prefetched or late-received message visible again at once (visibility
+// 0) and flushes. One instance per io_context, used only from
 // it; its coroutines share ownership of its state, so destroying it mid-flight is safe.
 #pragma once
 
