@@ -3,10 +3,7 @@
 #include <algorithm>
 #include <array>
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
 
 #include "config/config_error.h"
@@ -17,6 +14,7 @@
 #include "queue/sharded_producer.h"
 #include "queue/sharded_queue.h"
 #include "queue/shards.h"
+#include "queue/sqs/blocking_call.h"
 #include "queue/sqs/sqs_admin.h"
 #include "queue/sqs/sqs_producer.h"
 #include "queue/sqs/sqs_queue.h"
@@ -50,16 +48,6 @@ std::string origin_of(const std::string& url, const char* key) {
   return fmt::format("{}://{}", target->tls ? "https" : "http", target->host_header);
 }
 
-// Runs one SQS call to its end at start-up, on a private io_context.
-template <class Call>
-auto call_once(const sqs::ClientOptions& options, Call call) {
-  asio::io_context io;
-  sqs::Client client(io.get_executor(), options);
-  auto future = asio::co_spawn(io, call(client), asio::use_future);
-  io.run();
-  return future.get();
-}
-
 std::size_t receivers_per_shard(const QueueLayout& layout, const config::Settings& settings,
                                 std::size_t concurrency) {
   if (settings.sqs_receivers > 0) return settings.sqs_receivers;
@@ -88,7 +76,7 @@ QueueLayout resolve_sqs(const config::Settings& settings) {
     for (const std::string& url : settings.sqs_queue_urls) {
       origin_of(url, "SQS_QUEUE_URL");
       const std::array<std::string_view, 1> names = {"VisibilityTimeout"};
-      auto found = call_once(options, [&](sqs::Client& client) { return client.get_queue_attributes(url, names); });
+      auto found = sqs::call_blocking(options, [&](sqs::Client& client) { return client.get_queue_attributes(url, names); });
       if (!found) {
         throw config::ConfigError(fmt::format("SQS_QUEUE_URL: {} at {}: {}", url, options.endpoint, found.error().to_string()));
       }
@@ -96,7 +84,7 @@ QueueLayout resolve_sqs(const config::Settings& settings) {
     layout.shards = settings.sqs_queue_urls;
   } else {
     for (const std::string& name : queue::shard_names(settings.channel, settings.shards, '-')) {
-      auto url = call_once(options, [&](sqs::Client& client) { return client.get_queue_url(name); });
+      auto url = sqs::call_blocking(options, [&](sqs::Client& client) { return client.get_queue_url(name); });
       if (!url) {
         throw config::ConfigError(fmt::format("CHANNEL_NAME: SQS queue '{}' at {}: {}", name, options.endpoint,
                                               url.error().to_string()));
@@ -111,7 +99,7 @@ QueueLayout resolve_sqs(const config::Settings& settings) {
     const std::string channel = settings.channel.empty() ? layout.shards.front().substr(layout.shards.front().rfind('/') + 1)
                                                          : settings.channel;
     const std::string name = channel + "-dead";
-    auto url = call_once(options, [&](sqs::Client& client) { return client.get_queue_url(name); });
+    auto url = sqs::call_blocking(options, [&](sqs::Client& client) { return client.get_queue_url(name); });
     if (!url) {
       throw config::ConfigError(fmt::format("SQS_DEAD_LETTER_QUEUE_URL: not set, and no queue '{}' at {}: {}", name,
                                             options.endpoint, url.error().to_string()));

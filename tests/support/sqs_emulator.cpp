@@ -1,5 +1,7 @@
 #include "support/sqs_emulator.h"
 
+#include "queue/sqs/blocking_call.h"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_future.hpp>
@@ -12,14 +14,10 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Runs one client call to its end on a private io_context.
+// One client call to its end; the emulator failing a call fails the test.
 template <class Call>
 auto run_call(const sqs::ClientOptions& options, Call call) {
-  asio::io_context io;
-  sqs::Client client(io.get_executor(), options);
-  auto future = asio::co_spawn(io, call(client), asio::use_future);
-  io.run();
-  auto outcome = future.get();
+  auto outcome = sqs::call_blocking(options, call);
   if (!outcome) throw std::runtime_error("SQS emulator: " + outcome.error().to_string());
   return std::move(*outcome);
 }

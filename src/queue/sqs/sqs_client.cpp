@@ -118,6 +118,14 @@ bool parse_successful(const json::object& answer, Add add) {
   return true;
 }
 
+// The QueueUrl of a GetQueueUrl or CreateQueue answer.
+Outcome<std::string> queue_url_of(const Outcome<json::object>& answer) {
+  if (!answer) return answer.error();
+  std::string url = string_field(*answer, "QueueUrl");
+  if (url.empty()) return bad_response();
+  return url;
+}
+
 Outcome<BatchResult> parse_batch_result(const json::object& answer) {
   BatchResult result;
   if (!parse_successful(answer, [&](const json::object& entry) { result.successful.push_back(string_field(entry, "Id")); })) {
@@ -213,10 +221,7 @@ asio::awaitable<Outcome<std::string>> Client::get_queue_url(std::string_view que
   // Objects are built before co_await: GCC 12 miscompiles braced lists inside a co_await expression.
   json::object request{{"QueueName", queue_name}};
   auto answer = co_await call("GetQueueUrl", std::move(request));
-  if (!answer) co_return answer.error();
-  std::string url = string_field(*answer, "QueueUrl");
-  if (url.empty()) co_return bad_response();
-  co_return url;
+  co_return queue_url_of(answer);
 }
 
 asio::awaitable<Outcome<std::string>> Client::create_queue(std::string_view queue_name,
@@ -225,10 +230,7 @@ asio::awaitable<Outcome<std::string>> Client::create_queue(std::string_view queu
   for (const auto& [key, value] : attributes) fields[key] = value;
   json::object request{{"QueueName", queue_name}, {"Attributes", std::move(fields)}};
   auto answer = co_await call("CreateQueue", std::move(request));
-  if (!answer) co_return answer.error();
-  std::string url = string_field(*answer, "QueueUrl");
-  if (url.empty()) co_return bad_response();
-  co_return url;
+  co_return queue_url_of(answer);
 }
 
 asio::awaitable<Outcome<SendBatchResult>> Client::send_message_batch(std::string_view queue_url,
