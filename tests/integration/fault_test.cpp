@@ -8,6 +8,7 @@
 
 #include <boost/json/array.hpp>
 #include <boost/json/parse.hpp>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -232,12 +233,16 @@ TEST_F(Faults, APartnerDownForTenSecondsCostsTimeNotMessagesNorCpu) {
   const double cpu_before = cpu_seconds(worker.pid());
   std::this_thread::sleep_for(9s);  // observe the worker while the partner is down
   const double cpu_down = cpu_seconds(worker.pid()) - cpu_before;
+  const double rss_down = peak_rss_mib(worker.pid());
   const std::uint64_t calls_down = partner.stat("requests");
   const auto code = worker.wait(120s);
   ASSERT_TRUE(code);
   EXPECT_EQ(*code, 0);
   EXPECT_GE(std::chrono::steady_clock::now() - down_since, 10s);
   EXPECT_LT(cpu_down, 1.0) << "worker CPU seconds in 9 s of outage";
+  std::printf("partner down 9 s: worker CPU %.2f s, peak RSS %.1f MiB\n", cpu_down, rss_down);
+  EXPECT_GT(rss_down, 0.0);
+  EXPECT_LT(rss_down, 256.0) << "worker peak RSS (MiB): nothing buffers while the partner is down";
   EXPECT_EQ(partner.stat("unique_keys"), 5'000u);
   EXPECT_EQ(partner.bodies(), generated_messages(5'000));
   EXPECT_LT(partner.stat("requests"), calls_down + 5'000u + 1'000u) << "retries stayed bounded";

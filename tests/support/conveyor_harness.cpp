@@ -82,6 +82,14 @@ double cpu_seconds(pid_t pid) {
   return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
+double peak_rss_mib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.starts_with("VmHWM:")) return std::stod(line.substr(6)) / 1024.0;  // "VmHWM:   123 kB"
+  }
+  return -1;
+}
+
 std::multiset<std::string> generated_messages(std::size_t n) {
   std::multiset<std::string> out;
   for (std::size_t i = 0; i < n; ++i) out.insert(publish::generated_message(i));

@@ -47,6 +47,8 @@ Finished run_conveyor(const std::vector<std::string>& args, std::chrono::seconds
 
 // CPU seconds (user + system) a running process has used so far.
 double cpu_seconds(pid_t pid);
+// A running process's peak resident memory so far (VmHWM), in MiB.
+double peak_rss_mib(pid_t pid);
 
 // The messages `conveyor publish --count n` generates, as a multiset.
 std::multiset<std::string> generated_messages(std::size_t n);
