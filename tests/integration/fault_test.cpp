@@ -242,7 +242,7 @@ TEST_F(Faults, APartnerDownForTenSecondsCostsTimeNotMessagesNorCpu) {
   EXPECT_LT(cpu_down, 1.0) << "worker CPU seconds in 9 s of outage";
   std::printf("partner down 9 s: worker CPU %.2f s, peak RSS %.1f MiB\n", cpu_down, rss_down);
   EXPECT_GT(rss_down, 0.0);
-  EXPECT_LT(rss_down, 256.0) << "worker peak RSS (MiB): nothing buffers while the partner is down";
+  EXPECT_LT(rss_down, 64.0) << "worker peak RSS (MiB): nothing buffers while the partner is down";
   EXPECT_EQ(partner.stat("unique_keys"), 5'000u);
   EXPECT_EQ(partner.bodies(), generated_messages(5'000));
   EXPECT_LT(partner.stat("requests"), calls_down + 5'000u + 1'000u) << "retries stayed bounded";
