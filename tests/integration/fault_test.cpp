@@ -24,6 +24,14 @@ using namespace std::chrono_literals;
 
 constexpr const char* kChannel = "shipments";
 
+// The worker under test is built like this test: AddressSanitizer's shadow memory and quarantine
+// multiply its footprint (12 MiB measured in a plain build, 151 MiB under ASan).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kWorkerRssBoundMiB = 512.0;
+#else
+constexpr double kWorkerRssBoundMiB = 64.0;
+#endif
+
 class Faults : public ::testing::Test {
  protected:
   explicit Faults(std::vector<std::string> redis_args = {}) : redis(std::move(redis_args)) {}
@@ -242,7 +250,7 @@ TEST_F(Faults, APartnerDownForTenSecondsCostsTimeNotMessagesNorCpu) {
   EXPECT_LT(cpu_down, 1.0) << "worker CPU seconds in 9 s of outage";
   std::printf("partner down 9 s: worker CPU %.2f s, peak RSS %.1f MiB\n", cpu_down, rss_down);
   EXPECT_GT(rss_down, 0.0);
-  EXPECT_LT(rss_down, 64.0) << "worker peak RSS (MiB): nothing buffers while the partner is down";
+  EXPECT_LT(rss_down, kWorkerRssBoundMiB) << "worker peak RSS (MiB): nothing buffers while the partner is down";
   EXPECT_EQ(partner.stat("unique_keys"), 5'000u);
   EXPECT_EQ(partner.bodies(), generated_messages(5'000));
   EXPECT_LT(partner.stat("requests"), calls_down + 5'000u + 1'000u) << "retries stayed bounded";
