@@ -127,20 +127,19 @@ asio::awaitable<void> Dispatcher::courier() {
     }
     queue::Lease lease = std::move(ready_.front());
     ready_.pop_front();
-    const auto now = std::chrono::steady_clock::now();
+    const auto started = std::chrono::steady_clock::now();  // one clock read per message
     if (abandoning_) {
       backend_.release(lease);
       stats_.released.add();
     } else if (auto problem = queue::message_problem(lease.body, options_.max_message_bytes)) {
       dead_letter(lease, queue::DeadLetter{.reason = std::move(*problem), .status = 0, .response = {}});
-    } else if (!circuit_.allow(now)) {
+    } else if (!circuit_.allow(started)) {
       // Not attempted: back to the queue at once for whoever can reach the partner.
       backend_.release(lease);
       stats_.released.add();
     } else {
       ++delivering_;
       // Inline rather than a nested coroutine: no frame allocated per message.
-      const auto started = std::chrono::steady_clock::now();
       auto answer = co_await partner_.deliver(lease.body, lease.id);
       settle(lease, answer, started);
       --delivering_;

@@ -81,12 +81,22 @@ boost::asio::awaitable<Result<std::vector<DeadMessage>>> RedisAdmin::dead_letter
     auto ids = co_await connection_->command(range);
     if (!ids) co_return ids.error();
     if (ids->type != redis::Reply::Type::array) co_return make_error_code(Error::redis_unexpected);
+    if (ids->elements.empty()) continue;
+    // Bodies and reasons of every id in one round trip.
+    std::vector<std::vector<std::string_view>> commands = {{"HMGET", k.dead_bodies}, {"HMGET", k.dead_reasons}};
     for (const auto& id : ids->elements) {
-      const std::vector<std::vector<std::string_view>> commands = {{"HGET", k.dead_bodies, id.string},
-                                                                   {"HGET", k.dead_reasons, id.string}};
-      auto replies = co_await connection_->pipeline(commands);
-      if (!replies) co_return replies.error();
-      out.push_back({.id = id.string, .body = (*replies)[0].string, .reason = (*replies)[1].string});
+      commands[0].push_back(id.string);
+      commands[1].push_back(id.string);
+    }
+    auto replies = co_await connection_->pipeline(commands);
+    if (!replies) co_return replies.error();
+    const auto& bodies = (*replies)[0].elements;
+    const auto& reasons = (*replies)[1].elements;
+    if (bodies.size() != ids->elements.size() || reasons.size() != ids->elements.size()) {
+      co_return make_error_code(Error::redis_unexpected);
+    }
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+      out.push_back({.id = ids->elements[i].string, .body = bodies[i].string, .reason = reasons[i].string});
     }
   }
   co_return out;

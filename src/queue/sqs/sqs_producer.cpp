@@ -29,6 +29,7 @@ sqs::ClientOptions with_connections(sqs::ClientOptions options, std::size_t conn
 
 SqsProducer::SqsProducer(asio::any_io_executor executor, const sqs::ClientOptions& client, std::string queue_url,
                          std::size_t calls_in_flight)
+    // Connections for several publish() calls at once: the publisher keeps 8 batches in flight.
     : client_(std::move(executor), with_connections(client, std::max<std::size_t>(calls_in_flight, 1) * 8)),
       queue_url_(std::move(queue_url)),
       calls_in_flight_(std::max<std::size_t>(calls_in_flight, 1)) {}
