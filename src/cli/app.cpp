@@ -87,6 +87,8 @@ int run(int argc, char** argv) {
   key_option(work, "--request-timeout", "REQUEST_TIMEOUT", flags, "Deadline per partner call");
   key_option(work, "--shutdown-timeout", "SHUTDOWN_TIMEOUT", flags, "Drain time on SIGINT/SIGTERM");
   key_option(work, "--fetch-batch", "FETCH_BATCH", flags, "Most messages per lease round trip");
+  key_option(work, "--fetch-max-bytes", "FETCH_MAX_BYTES", flags, "Most body bytes per lease round trip");
+  key_option(work, "--max-in-flight-bytes", "MAX_IN_FLIGHT_BYTES", flags, "Most body bytes held per process");
   key_option(work, "--max-attempts", "MAX_ATTEMPTS", flags, "Attempts per message before it is dead-lettered");
   key_option(work, "--retry-base", "RETRY_BASE", flags, "Backoff before the first retry (doubles, full jitter)");
   key_option(work, "--retry-max-delay", "RETRY_MAX_DELAY", flags, "Longest backoff between attempts");

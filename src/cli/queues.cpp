@@ -151,6 +151,7 @@ std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor execu
         // About one refill of the dispatcher (it leases once an eighth of its slots is free), and
         // a call's worth for every receiver: more would only age in the buffer.
         .prefetch = std::max(receivers * layout.shards.size() * 10, std::min(settings.fetch_batch, concurrency / 8)),
+        .prefetch_bytes = settings.fetch_max_bytes,
         .writers = std::max<std::size_t>(receivers * layout.shards.size(), 2),
         .dead_letter_url = layout.sqs_dead_letter_url};
     return std::make_unique<queue::SqsQueue>(executor, layout.sqs, std::move(options));
@@ -158,7 +159,7 @@ std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor execu
   std::vector<std::unique_ptr<queue::QueueBackend>> shards;
   for (const std::string& shard : layout.shards) {
     shards.push_back(std::make_unique<queue::RedisQueue>(executor, layout.redis, shard, settings.lease_timeout,
-                                                         settings.connect_timeout));
+                                                         settings.connect_timeout, settings.max_message_bytes));
   }
   return one_or_sharded(std::move(shards), settings);
 }

@@ -106,6 +106,9 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
                                     .idle_poll = settings.idle_poll,
                                     .until_empty = options.until_empty,
                                     .max_message_bytes = settings.max_message_bytes,
+                                    .fetch_max_bytes = settings.fetch_max_bytes,
+                                    .max_in_flight_bytes = std::max<std::size_t>(
+                                        1, settings.max_in_flight_bytes / settings.threads),
                                     .policy = policy,
                                     .circuit = {.threshold = static_cast<std::uint32_t>(settings.circuit_failures),
                                                 .cooldown = settings.circuit_cooldown,

@@ -41,7 +41,9 @@ constexpr std::array kKeys = {
     KeySpec{"RETRY_BASE", "1s", "Backoff before the first retry; it doubles per attempt, with full jitter."},
     KeySpec{"RETRY_MAX_DELAY", "5m", "Longest backoff between attempts (a partner's Retry-After may ask for more)."},
     KeySpec{"RETRY_STATUSES", "408,425,429,5xx", "Partner statuses that are retried; any other non-2xx is dead-lettered at once."},
-    KeySpec{"MAX_MESSAGE_BYTES", "262144", "Largest message delivered; a larger one is dead-lettered unsent."},
+    KeySpec{"MAX_MESSAGE_BYTES", "262144", "Largest message delivered; a larger one is dead-lettered unsent (on Redis, without ever leaving Redis)."},
+    KeySpec{"FETCH_MAX_BYTES", "4194304", "Most body bytes leased in one round trip (always at least one message)."},
+    KeySpec{"MAX_IN_FLIGHT_BYTES", "33554432", "Most body bytes a process holds at once (leased, waiting or in a call), shared over the threads."},
     KeySpec{"CIRCUIT_FAILURES", "20", "Consecutive partner failures (no answer, 429, 5xx) that stop calls for a cooldown; 0: never."},
     KeySpec{"CIRCUIT_COOLDOWN", "1s", "First pause of calls once the circuit opens; doubles while probes fail, up to 30s."},
     KeySpec{"PUBLISH_BATCH", "1000", "Messages per write when publishing: one RPUSH on Redis; on SQS, sent ten per SendMessageBatch call."},
@@ -197,6 +199,8 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.retry_max_delay = r.duration("RETRY_MAX_DELAY");
   s.retry_statuses = r.string("RETRY_STATUSES");
   s.max_message_bytes = r.count("MAX_MESSAGE_BYTES", 1, 512u * 1024 * 1024);
+  s.fetch_max_bytes = r.count("FETCH_MAX_BYTES", 1, 1024u * 1024 * 1024);
+  s.max_in_flight_bytes = r.count("MAX_IN_FLIGHT_BYTES", 1024, std::size_t{64} * 1024 * 1024 * 1024);
   s.circuit_failures = r.count("CIRCUIT_FAILURES", 0, 1'000'000);
   s.circuit_cooldown = r.duration("CIRCUIT_COOLDOWN");
   s.partner_ca_file = r.string("PARTNER_CA_FILE");

@@ -41,6 +41,8 @@ struct Settings {
   Duration retry_max_delay{300'000};
   std::string retry_statuses;  // RETRY_STATUSES, checked by the dispatch layer's parser at start
   std::size_t max_message_bytes = 262'144;
+  std::size_t fetch_max_bytes = 4 << 20;       // FETCH_MAX_BYTES: body bytes per lease call
+  std::size_t max_in_flight_bytes = 32 << 20;  // MAX_IN_FLIGHT_BYTES: body bytes held per process
   std::size_t circuit_failures = 20;
   Duration circuit_cooldown{1'000};
   std::string partner_ca_file;

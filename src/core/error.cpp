@@ -18,6 +18,7 @@ class Category final : public boost::system::error_category {
       case Error::bad_url: return "unusable URL";
       case Error::http_protocol: return "malformed HTTP response";
       case Error::shutting_down: return "shutting down";
+      case Error::backend_failed: return "the queue backend failed";
     }
     return "unknown conveyor error";
   }

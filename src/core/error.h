@@ -21,6 +21,7 @@ enum class Error {
   bad_url,               // a URL that cannot be used
   http_protocol,         // the partner answered with malformed HTTP
   shutting_down,         // the operation was refused because we are stopping
+  backend_failed,        // a queue backend broke for good; its lane must stop
 };
 
 const boost::system::error_category& conveyor_category() noexcept;

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <exception>
+#include <stdexcept>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "queue/message_problem.h"
@@ -40,12 +42,14 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, queue::QueueBackend& back
       // Lease only when a worthwhile batch of slots is free: one round trip
       // per freed slot would cost more than the delivery itself.
       refill_threshold_(std::clamp<std::size_t>(options.concurrency / 8, 1, options.fetch_batch)),
+      byte_refill_threshold_(std::clamp<std::size_t>(options.max_in_flight_bytes / 8, 1, options.fetch_max_bytes)),
       policy_(options.policy),
       circuit_(options.circuit) {
   idle_.reserve(options_.concurrency);
 }
 
 asio::awaitable<void> Dispatcher::run() {
+  backend_.on_failure([this](const std::string& why) { fail(why); });
   for (std::size_t i = 0; i < options_.concurrency; ++i) {
     ++couriers_;
     asio::co_spawn(executor_, courier(), rethrow);
@@ -65,10 +69,22 @@ asio::awaitable<void> Dispatcher::run() {
       co_await sleep_until_woken(std::chrono::steady_clock::time_point::max());
       continue;
     }
+    if (in_flight() > 0 && bytes_free() < byte_refill_threshold_) {
+      waiting_for_bytes_ = true;  // a courier wakes us once enough bytes are settled
+      co_await sleep_until_woken(std::chrono::steady_clock::time_point::max());
+      waiting_for_bytes_ = false;
+      continue;
+    }
     // Half-open, one message is the probe: leasing more would only give them back.
     const bool probing = circuit_.state() != CircuitBreaker::State::closed;
-    auto leased = co_await backend_.lease(probing ? 1 : std::min(free, options_.fetch_batch));
+    auto leased = co_await backend_.lease(
+        {probing ? 1 : std::min(free, options_.fetch_batch),
+         std::clamp<std::size_t>(bytes_free(), 1, options_.fetch_max_bytes)});
     if (!leased) {
+      if (leased.error() == Error::backend_failed) {
+        fail(leased.error().message());
+        break;
+      }
       spdlog::warn("cannot lease messages: {}; retrying in {}", leased.error().message(),
                    format_duration(error_backoff));
       co_await sleep_until_woken(std::chrono::steady_clock::now() + error_backoff);
@@ -90,7 +106,10 @@ asio::awaitable<void> Dispatcher::run() {
     }
     idle = kFirstIdle;
     stats_.leased.add(leased->size());
-    for (auto& lease : *leased) ready_.push_back(std::move(lease));
+    for (auto& lease : *leased) {
+      held_bytes_ += lease.body.size();
+      ready_.push_back(std::move(lease));
+    }
     stats_.in_flight.set(in_flight());
     stats_.peak_in_flight.raise_to(in_flight());
     dispatch_ready();
@@ -100,7 +119,20 @@ asio::awaitable<void> Dispatcher::run() {
   closing_ = true;
   dispatch_ready();
   while (couriers_ > 0) co_await sleep_until_woken(std::chrono::steady_clock::time_point::max());
-  if (auto ec = co_await backend_.shutdown()) spdlog::warn("cannot write final outcomes: {}", ec.message());
+  backend_.on_failure(nullptr);
+  if (failure_.empty()) {
+    if (auto ec = co_await backend_.shutdown()) spdlog::warn("cannot write final outcomes: {}", ec.message());
+  }
+  if (!failure_.empty()) {
+    throw std::runtime_error(fmt::format("queue backend failed: {}; unsettled leases come back when they expire",
+                                         failure_));
+  }
+}
+
+void Dispatcher::fail(const std::string& why) {
+  if (!failure_.empty()) return;
+  failure_ = why;
+  abandon();
 }
 
 void Dispatcher::dispatch_ready() {
@@ -127,6 +159,7 @@ asio::awaitable<void> Dispatcher::courier() {
     }
     queue::Lease lease = std::move(ready_.front());
     ready_.pop_front();
+    const std::size_t size = lease.body.size();
     const auto started = std::chrono::steady_clock::now();  // one clock read per message
     if (abandoning_) {
       backend_.release(lease);
@@ -144,9 +177,13 @@ asio::awaitable<void> Dispatcher::courier() {
       settle(lease, answer, started);
       --delivering_;
     }
+    held_bytes_ -= size;
     stats_.in_flight.set(in_flight());
     // Wake run() only when this completion changes what it would do.
-    if (in_flight() == 0 || options_.concurrency - in_flight() == refill_threshold_) wake();
+    if (in_flight() == 0 || options_.concurrency - in_flight() == refill_threshold_ ||
+        (waiting_for_bytes_ && bytes_free() >= byte_refill_threshold_)) {
+      wake();
+    }
   }
   if (--couriers_ == 0) wake();
 }

@@ -4,7 +4,10 @@
 // acknowledge, retry later, or dead-letter (poison messages never reach the
 // partner). A circuit breaker stops calls and leasing while the partner is
 // down. It never holds more than `concurrency` messages, whatever the backlog
-// or fault, and knows nothing of Redis, SQS or HTTP.
+// or fault, nor more body bytes than `max_in_flight_bytes` (plus one message),
+// and knows nothing of Redis, SQS or HTTP. If the backend breaks for good
+// (QueueBackend::on_failure), the lane stops: calls in flight are abandoned
+// and run() ends with that error.
 //
 // Ownership: the backend and partner must outlive the dispatcher; run() must
 // have completed before any of the three is destroyed. Every member function
@@ -14,6 +17,7 @@
 #include <chrono>
 #include <cstddef>
 #include <deque>
+#include <string>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -35,6 +39,10 @@ struct DispatcherOptions {
   Duration idle_poll{100};         // longest sleep while the queue is empty
   bool until_empty = false;        // stop once the shared queue has no work left
   std::size_t max_message_bytes = 262'144;  // larger messages are poison
+  std::size_t fetch_max_bytes = 4 << 20;    // most body bytes per lease call (at least one message)
+  // Most body bytes held at once (leased, waiting or in a call). A lease call may pass what is
+  // left by one message, so the lane holds at most this plus max_message_bytes.
+  std::size_t max_in_flight_bytes = 32 << 20;
   DeliveryPolicyOptions policy;
   CircuitOptions circuit;
 };
@@ -48,7 +56,7 @@ class Dispatcher {
 
   // Delivers until stop(), or with until_empty until the queue (every
   // worker's share) is empty; then waits for its own deliveries to end and
-  // flushes their outcomes. Completes with the first unrecoverable error, if any.
+  // flushes their outcomes. Throws std::runtime_error if the backend broke for good.
   boost::asio::awaitable<void> run();
 
   // Stop leasing; deliveries in flight run to their end.
@@ -72,7 +80,12 @@ class Dispatcher {
   boost::asio::awaitable<void> sleep_until_woken(std::chrono::steady_clock::time_point deadline);
   void wake();
   void dispatch_ready();
+  // The backend broke for good: stop as abandon() does, and make run() throw `why`.
+  void fail(const std::string& why);
   std::size_t in_flight() const { return delivering_ + ready_.size(); }
+  std::size_t bytes_free() const {
+    return options_.max_in_flight_bytes > held_bytes_ ? options_.max_in_flight_bytes - held_bytes_ : 0;
+  }
 
   boost::asio::any_io_executor executor_;
   queue::QueueBackend& backend_;
@@ -80,6 +93,10 @@ class Dispatcher {
   DispatcherOptions options_;
   boost::asio::steady_timer wakeup_;  // cancelled to wake run(): slots freed, or stop
   std::size_t refill_threshold_;
+  std::size_t byte_refill_threshold_;  // lease once this many body bytes are free
+  std::size_t held_bytes_ = 0;         // bodies leased and not yet settled
+  bool waiting_for_bytes_ = false;     // run() sleeps until bytes are freed
+  std::string failure_;                // why the backend broke, if it did
   std::deque<queue::Lease> ready_;                  // leased, not yet picked up by a courier
   std::vector<boost::asio::steady_timer*> idle_;    // parked couriers, woken by cancelling
   std::size_t delivering_ = 0;                      // couriers inside a partner call

@@ -16,6 +16,8 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 
+constexpr std::uint64_t kMaxPage = std::uint64_t{1} << 30;
+
 asio::awaitable<Result<FetchedPage>> get(std::string host, std::string port, std::string target) {
   auto executor = co_await asio::this_coro::executor;
   asio::ip::tcp::resolver resolver(executor);
@@ -31,9 +33,12 @@ asio::awaitable<Result<FetchedPage>> get(std::string host, std::string port, std
   co_await beast::http::async_write(stream, request, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return ec;
   beast::flat_buffer buffer;
-  beast::http::response<beast::http::string_body> response;
-  co_await beast::http::async_read(stream, buffer, response, asio::redirect_error(asio::use_awaitable, ec));
+  // Tools read whole pages (the simulator's /bodies of a test run): no 8 MB default limit.
+  beast::http::response_parser<beast::http::string_body> parser;
+  parser.body_limit(kMaxPage);
+  co_await beast::http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return ec;
+  auto response = parser.release();
   co_return FetchedPage{response.result_int(), std::move(response.body())};
 }
 

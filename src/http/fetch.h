@@ -16,7 +16,7 @@ struct FetchedPage {
   std::string body;
 };
 
-// GET `url`; fails with an error_code on a bad URL, connect failure or the
+// GET `url` (a body of up to 1 GiB); fails with an error_code on a bad URL, connect failure or the
 // deadline passing.
 Result<FetchedPage> fetch(std::string_view url, std::chrono::milliseconds timeout);
 

@@ -11,6 +11,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,13 +31,23 @@ struct Backlog {
   bool empty() const { return waiting == 0 && in_flight == 0; }
 };
 
+// How much one lease() call may hand out: at most `messages` messages whose bodies total at most
+// `bytes`, except that a call that finds work always returns at least one message (so a message
+// larger than `bytes` still moves; MAX_MESSAGE_BYTES bounds it). Converts from a plain count.
+struct LeaseLimits {
+  LeaseLimits(std::size_t messages, std::size_t bytes = SIZE_MAX) : messages(messages), bytes(bytes) {}  // NOLINT
+  std::size_t messages;
+  std::size_t bytes;
+};
+
 class QueueBackend {
  public:
   virtual ~QueueBackend() = default;
 
-  // Leases up to `max` messages; an empty vector means nothing is ready now.
-  // Fails only when the queue cannot be reached.
-  virtual boost::asio::awaitable<Result<std::vector<Lease>>> lease(std::size_t max) = 0;
+  // Leases up to `limits` of messages; an empty vector means nothing is ready now.
+  // Fails only when the queue cannot be reached, or with Error::backend_failed once the backend
+  // has broken for good (see failure handler below): the caller must then stop.
+  virtual boost::asio::awaitable<Result<std::vector<Lease>>> lease(LeaseLimits limits) = 0;
 
   // Delivered: remove the message for good.
   virtual void acknowledge(const Lease& lease) = 0;
@@ -55,6 +67,12 @@ class QueueBackend {
 
   // The shared queue's remaining work (all workers, all shards).
   virtual boost::asio::awaitable<Result<Backlog>> backlog() = 0;
+
+  // Called at most once, on the backend's executor, if the backend breaks for good (a bug in its
+  // outcome writer, say): outcomes recorded afterwards are lost, so the lane must stop; its leases
+  // come back to any worker when they expire. The handler must outlive the backend or be reset.
+  using FailureHandler = std::function<void(const std::string& why)>;
+  virtual void on_failure(FailureHandler handler) { (void)handler; }
 };
 
 }  // namespace conveyor::queue

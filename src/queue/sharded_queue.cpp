@@ -20,7 +20,9 @@ void ShardedQueue::pause(Shard& shard, std::chrono::steady_clock::time_point now
   shard.skip_until = now + shard.pause;
 }
 
-boost::asio::awaitable<Result<std::vector<Lease>>> ShardedQueue::lease(std::size_t max) {
+boost::asio::awaitable<Result<std::vector<Lease>>> ShardedQueue::lease(LeaseLimits limits) {
+  const std::size_t max = limits.messages;
+  std::size_t bytes = 0;
   std::vector<Lease> out;
   error_code first_error;
   std::size_t asked = 0, failed = 0;
@@ -36,13 +38,14 @@ boost::asio::awaitable<Result<std::vector<Lease>>> ShardedQueue::lease(std::size
     const std::size_t i = (start + k) % n;
     if (now >= shards_[i].skip_until) order.push_back(i);
   }
-  for (std::size_t k = 0; k < order.size() && out.size() < max; ++k) {
+  for (std::size_t k = 0; k < order.size() && out.size() < max && bytes < limits.bytes; ++k) {
     Shard& shard = shards_[order[k]];
     const std::size_t left = order.size() - k;
     const std::size_t share = (max - out.size() + left - 1) / left;  // even split of what remains
     ++asked;
-    auto leased = co_await shard.backend->lease(share);
+    auto leased = co_await shard.backend->lease({share, limits.bytes - bytes});
     if (!leased) {
+      if (leased.error() == Error::backend_failed) co_return leased.error();  // the lane must stop
       ++failed;
       if (!first_error) first_error = leased.error();
       pause(shard, now);
@@ -55,6 +58,7 @@ boost::asio::awaitable<Result<std::vector<Lease>>> ShardedQueue::lease(std::size
     shard.pause = std::chrono::milliseconds{0};
     for (auto& lease : *leased) {
       lease.shard = static_cast<std::uint32_t>(order[k]);
+      bytes += lease.body.size();
       out.push_back(std::move(lease));
     }
   }
@@ -86,6 +90,10 @@ boost::asio::awaitable<error_code> ShardedQueue::on_every_shard(Step step) {
 boost::asio::awaitable<error_code> ShardedQueue::flush() { return on_every_shard(&QueueBackend::flush); }
 
 boost::asio::awaitable<error_code> ShardedQueue::shutdown() { return on_every_shard(&QueueBackend::shutdown); }
+
+void ShardedQueue::on_failure(FailureHandler handler) {
+  for (auto& shard : shards_) shard.backend->on_failure(handler);
+}
 
 boost::asio::awaitable<Result<Backlog>> ShardedQueue::backlog() {
   Backlog total;

@@ -19,7 +19,10 @@ class ShardedQueue final : public QueueBackend {
  public:
   ShardedQueue(std::vector<std::unique_ptr<QueueBackend>> shards, std::chrono::milliseconds idle_poll);
 
-  boost::asio::awaitable<Result<std::vector<Lease>>> lease(std::size_t max) override;
+  // The byte budget goes to the shards in turn, each asked for what is left; as each shard
+  // returns at least one message when it has work, a call may pass `limits.bytes` by at most
+  // one message per shard.
+  boost::asio::awaitable<Result<std::vector<Lease>>> lease(LeaseLimits limits) override;
   void acknowledge(const Lease& lease) override;
   void release(const Lease& lease) override;
   void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
@@ -27,6 +30,7 @@ class ShardedQueue final : public QueueBackend {
   boost::asio::awaitable<error_code> flush() override;
   boost::asio::awaitable<error_code> shutdown() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;
+  void on_failure(FailureHandler handler) override;
 
  private:
   struct Shard {

@@ -306,5 +306,77 @@ TEST(Dispatcher, UntilEmptyWaitsForOtherWorkersLeases) {
   EXPECT_TRUE(running.finishes());
 }
 
+// Bodies of `size` bytes each: {"i":N,"pad":"xxx..."}.
+void pad_bodies(InMemoryQueue& queue, std::size_t size) {
+  for (auto& body : queue.waiting) {
+    body.pop_back();
+    body += ",\"pad\":\"";
+    body += std::string(size - body.size() - 2, 'x');
+    body += "\"}";
+  }
+}
+
+TEST(Dispatcher, HoldsNoMoreBodyBytesThanItsBudget) {
+  asio::io_context io;
+  InMemoryQueue queue(300);
+  pad_bodies(queue, 1000);
+  ScriptedPartner partner(io, 2ms);
+  auto o = options(64, 50, 10ms, true);
+  o.fetch_max_bytes = 3000;
+  o.max_in_flight_bytes = 10'000;
+  Dispatcher d(io.get_executor(), queue, partner, o);
+  ASSERT_TRUE(run_to_completion(io, d));
+  EXPECT_EQ(queue.acknowledged.size(), 300u);
+  // 64 slots, but only 10 bodies of 1,000 bytes fit the budget, plus the one a lease may pass it by.
+  EXPECT_LE(partner.max_running, 11u);
+  EXPECT_GE(partner.max_running, 5u);  // and the budget is used
+  EXPECT_LE(queue.smallest_byte_budget, 3000u);
+  EXPECT_LE(d.stats().peak_in_flight.get(), 11u);
+}
+
+TEST(Dispatcher, AMessageLargerThanTheByteBudgetStillMoves) {
+  asio::io_context io;
+  InMemoryQueue queue(5);
+  pad_bodies(queue, 5000);
+  ScriptedPartner partner(io, 1ms);
+  auto o = options(8, 8, 10ms, true);
+  o.fetch_max_bytes = 1000;
+  o.max_in_flight_bytes = 2000;
+  Dispatcher d(io.get_executor(), queue, partner, o);
+  ASSERT_TRUE(run_to_completion(io, d));
+  EXPECT_EQ(queue.acknowledged.size(), 5u);
+  EXPECT_EQ(partner.max_running, 1u);  // one at a time
+}
+
+TEST(Dispatcher, ALaneStopsWithTheErrorWhenItsQueueBreaksForGood) {
+  asio::io_context io;
+  InMemoryQueue queue(1000);
+  ScriptedPartner partner(io, std::chrono::hours(1));  // never answers by itself
+  Dispatcher d(io.get_executor(), queue, partner, options(50, 50, 10ms, false));
+  std::exception_ptr failure;
+  bool done = false;
+  asio::co_spawn(io, d.run(), [&](std::exception_ptr e) {
+    failure = e;
+    done = true;
+  });
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (partner.running < 50 && std::chrono::steady_clock::now() < deadline) io.run_for(1ms);
+  ASSERT_EQ(partner.running, 50u);
+  const std::size_t leased = queue.next_id;
+  queue.break_for_good("outcome writer stopped: boom");
+  while (!done && std::chrono::steady_clock::now() < deadline) io.run_for(1ms);
+  ASSERT_TRUE(done) << "the lane must stop, not wait for calls that never end";
+  ASSERT_TRUE(failure);
+  try {
+    std::rethrow_exception(failure);
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("outcome writer stopped: boom"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(partner.running, 0u);         // calls in flight were abandoned
+  EXPECT_EQ(queue.next_id, leased);       // nothing leased after the failure
+  EXPECT_TRUE(queue.acknowledged.empty());
+  EXPECT_FALSE(queue.failure_handler) << "the dispatcher unregisters itself when it ends";
+}
+
 }  // namespace
 }  // namespace conveyor::dispatch

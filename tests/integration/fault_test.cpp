@@ -177,6 +177,54 @@ TEST_F(Faults, PoisonIsDeadLetteredAndEveryGoodMessageDelivered) {
   expect_only_dead_left(1'000);
 }
 
+// 3b. Giant messages (20 MiB) among thousands of normal ones, some of them large (200 KiB): the
+// giants never leave Redis (the lease script dead-letters them in place), every other message is
+// delivered exactly once, and the worker's memory stays within its bound (MAX_IN_FLIGHT_BYTES)
+// instead of growing with what producers push.
+TEST_F(Faults, GiantMessagesAreDeadLetteredInsideRedisAndCostTheWorkerNoMemory) {
+  constexpr int kNormal = 6'000, kGiants = 30;
+  const std::string filler(20 << 20, 'g');
+  const std::string label(200 << 10, 'l');  // every 20th normal message is 200 KiB, under the limit
+  std::multiset<std::string> normal;
+  std::size_t giant_bytes = 0;
+  std::vector<std::string> push = {"RPUSH", kChannel};
+  for (int i = 0; i < kNormal; ++i) {
+    normal.insert(push.emplace_back(i % 20 == 0 ? R"({"i":)" + std::to_string(i) + R"(,"label":")" + label + R"("})"
+                                                : R"({"i":)" + std::to_string(i) + "}"));
+    if (i % (kNormal / kGiants) == 7) {
+      giant_bytes += push.emplace_back(R"({"label":")" + filler + std::to_string(i) + R"("})").size();
+      redis.integer(push);
+      push.resize(2);
+    }
+  }
+  redis.integer(push);
+  ASSERT_EQ(redis.integer({"LLEN", kChannel}), kNormal + kGiants);
+
+  PartnerSimulator partner({"--delay", "5ms"});
+  // 300 large messages would be 60 MiB in flight at once; the byte budget keeps it to 8 MiB.
+  auto worker = start_conveyor(work(partner.url(), {"--concurrency", "500",
+                                                    "--max-in-flight-bytes", "8388608"}));
+  ASSERT_TRUE(wait_until([&] {
+    return partner.stat("unique_keys") >= kNormal && redis.integer({"ZCARD", std::string(kChannel) + ":dead"}) >= kGiants;
+  }, 120s)) << partner.stat("unique_keys");
+  const double rss = peak_rss_mib(worker.pid());
+  worker.signal(SIGTERM);
+  ASSERT_EQ(worker.wait(30s), 0);
+  std::printf("%d giants of 20 MiB among %d messages: worker peak RSS %.1f MiB\n", kGiants, kNormal, rss);
+  EXPECT_GT(rss, 0.0);
+  EXPECT_LT(rss, kWorkerRssBoundMiB) << "worker peak RSS (MiB)";
+
+  EXPECT_EQ(partner.stat("requests"), static_cast<std::uint64_t>(kNormal)) << "no giant reached the partner, none twice";
+  EXPECT_EQ(partner.stat("duplicates"), 0u);
+  EXPECT_EQ(partner.bodies(), normal);
+  for (const auto& reason : redis.list({"HVALS", std::string(kChannel) + ":dead:reasons"})) {
+    const auto why = std::string(boost::json::parse(reason).at("reason").as_string());
+    EXPECT_TRUE(why.starts_with("message of 2097") && why.ends_with(" bytes exceeds MAX_MESSAGE_BYTES (262144)")) << why;
+  }
+  EXPECT_EQ(redis.query({"GET", std::string(kChannel) + ":dead:bytes"}), std::to_string(giant_bytes));
+  expect_only_dead_left(kGiants);
+}
+
 // 4. Workers killed again and again: a restarted worker picks everything up.
 TEST_F(Faults, AWorkerKilledThreeTimesLosesNothing) {
   PartnerSimulator partner({"--delay", "100ms"});

@@ -26,15 +26,20 @@ class InMemoryQueue final : public queue::QueueBackend {
     }
   }
 
-  boost::asio::awaitable<Result<std::vector<queue::Lease>>> lease(std::size_t max) override {
+  boost::asio::awaitable<Result<std::vector<queue::Lease>>> lease(queue::LeaseLimits limits) override {
+    const std::size_t max = limits.messages;
     ++lease_calls;
     largest_lease = std::max(largest_lease, max);
+    smallest_byte_budget = std::min(smallest_byte_budget, limits.bytes);
     if (failures_left > 0) {
       --failures_left;
       co_return make_error_code(Error::connection_closed);
     }
     std::vector<queue::Lease> out;
+    std::size_t bytes = 0;
     while (out.size() < max && !waiting.empty()) {
+      if (!out.empty() && bytes + waiting.front().size() > limits.bytes) break;
+      bytes += waiting.front().size();
       queue::Lease l;
       l.body = std::move(waiting.front());
       waiting.pop_front();
@@ -76,6 +81,13 @@ class InMemoryQueue final : public queue::QueueBackend {
   boost::asio::awaitable<Result<queue::Backlog>> backlog() override {
     co_return queue::Backlog{waiting.size(), leased.size()};
   }
+  void on_failure(FailureHandler handler) override { failure_handler = std::move(handler); }
+
+  // Breaks the fake for good, as a backend whose outcome writer died: the handler hears it.
+  void break_for_good(const std::string& why) {
+    if (failure_handler) failure_handler(why);
+  }
+  FailureHandler failure_handler;
 
   std::deque<std::string> waiting;
   std::map<std::string, std::string> leased;
@@ -84,7 +96,7 @@ class InMemoryQueue final : public queue::QueueBackend {
   std::vector<std::pair<std::string, queue::DeadLetter>> dead;
   std::map<std::string, std::uint32_t> attempts;   // by body
   std::map<std::string, std::string> ids_by_body;  // a message keeps its id
-  std::size_t next_id = 0, lease_calls = 0, largest_lease = 0, flushes = 0;
+  std::size_t next_id = 0, lease_calls = 0, largest_lease = 0, flushes = 0, smallest_byte_budget = SIZE_MAX;
   int failures_left = 0;
 
  private:

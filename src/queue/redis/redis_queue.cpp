@@ -5,6 +5,8 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include <algorithm>
+#include <functional>
+#include <optional>
 #include <random>
 #include <utility>
 
@@ -13,6 +15,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -20,6 +23,12 @@
 
 namespace conveyor::queue {
 namespace {
+
+// Now in UTC as ISO 8601, as DeadLetter::to_json writes `dead_at`.
+std::string utc_timestamp() {
+  const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  return fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", now);
+}
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -31,58 +40,102 @@ constexpr std::chrono::milliseconds kMaxBackoff = 2s;
 // Outcomes per script call: keeps one call well under Lua's stack limits and
 // Redis busy for at most a few milliseconds, even after a long outage.
 constexpr std::size_t kOutcomesPerCall = 2000;
+// Lua numbers are doubles: sizes beyond 2^53 could not be compared exactly.
+constexpr std::size_t kLuaNumberLimit = std::size_t{1} << 53;
+// Lease calls that only buried giants in a row before lease() reports "nothing ready".
+constexpr int kBuryOnlyRounds = 8;
 
-// KEYS: list, leases, bodies, attempts, delayed. ARGV: max, lease_ms, id_prefix.
-// Returns (id, body, attempt, deadline) x n. Oldest work first: messages due in
-// the delayed set (released, or retries whose time has come), then expired
-// leases (a worker died), then new messages off the list.
+// KEYS: list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes.
+// ARGV: max, lease_ms, id_prefix, max_bytes, max_message_bytes, dead_at.
+// Returns (buried, then (id, body, attempt, deadline) x n). Oldest work first: messages due in
+// the delayed set (released, or retries whose time has come), then expired leases (a worker
+// died), then new messages off the list, one LPOP at a time so that no more than one message is
+// ever held beyond the budget. The bodies returned total at most max_bytes, except that the
+// first one always goes. A message over max_message_bytes never leaves Redis: it is moved to
+// the dead set in place ("buried"), with its reason, and counted in the dead bytes.
 const redis::Script& lease_script() {
   static const redis::Script script(R"lua(
 local max = tonumber(ARGV[1])
+local max_bytes = tonumber(ARGV[4])
+local max_message = tonumber(ARGV[5])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = now + tonumber(ARGV[2])
-local out = {}
+local out = {0}
 local n = 0
-local function take(id, from)
-  redis.call('ZREM', from, id)
-  local body = redis.call('HGET', KEYS[3], id)
-  if not body then
-    -- nothing to deliver: forget it
-    redis.call('HDEL', KEYS[4], id)
-    return
-  end
-  redis.call('ZADD', KEYS[2], deadline, id)
-  local attempt = redis.call('HINCRBY', KEYS[4], id, 1)
+local bytes = 0
+local buried = 0
+local function bury(id, body)
+  redis.call('HSET', KEYS[7], id, body)
+  redis.call('HSET', KEYS[8], id, cjson.encode({
+    reason = 'message of ' .. #body .. ' bytes exceeds MAX_MESSAGE_BYTES (' .. max_message .. ')',
+    status = 0, response = '', attempts = 0, dead_at = ARGV[6]}))
+  redis.call('ZADD', KEYS[6], now, id)
+  redis.call('INCRBY', KEYS[9], #body)
+  buried = buried + 1
+end
+local function give(id, body, attempt)
   n = n + 1
+  bytes = bytes + #body
   out[#out + 1] = id
   out[#out + 1] = body
   out[#out + 1] = attempt
   out[#out + 1] = deadline
 end
-for _, id in ipairs(redis.call('ZRANGE', KEYS[5], '-inf', now, 'BYSCORE', 'LIMIT', 0, max)) do
-  take(id, KEYS[5])
-end
-if n < max then
-  for _, id in ipairs(redis.call('ZRANGE', KEYS[2], '-inf', now, 'BYSCORE', 'LIMIT', 0, max - n)) do
-    take(id, KEYS[2])
+-- One entry of the delayed or lease set; false once the byte budget is spent (it stays due).
+local function take(id, from)
+  local size = redis.call('HSTRLEN', KEYS[3], id)
+  if n > 0 and bytes + size > max_bytes then return false end
+  redis.call('ZREM', from, id)
+  local body = redis.call('HGET', KEYS[3], id)
+  if not body then
+    -- nothing to deliver: forget it
+    redis.call('HDEL', KEYS[4], id)
+    return true
   end
+  if #body > max_message then
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('HDEL', KEYS[4], id)
+    bury(id, body)
+    return true
+  end
+  redis.call('ZADD', KEYS[2], deadline, id)
+  give(id, body, redis.call('HINCRBY', KEYS[4], id, 1))
+  return true
 end
-if n < max then
-  local bodies = redis.call('LPOP', KEYS[1], max - n)
-  if bodies then
-    for i, body in ipairs(bodies) do
-      local id = ARGV[3] .. ':' .. i
+local function drain(from)
+  if n >= max then return true end
+  for _, id in ipairs(redis.call('ZRANGE', from, '-inf', now, 'BYSCORE', 'LIMIT', 0, max - n)) do
+    if not take(id, from) then return false end
+  end
+  return true
+end
+if drain(KEYS[5]) and drain(KEYS[2]) then
+  -- Buried bytes count against the budget too, so that one call never copies more than
+  -- about max_bytes inside Redis, whatever the producers pushed.
+  local popped = 0
+  local touched = bytes
+  while n < max and popped < max and touched < max_bytes do
+    local body = redis.call('LPOP', KEYS[1])
+    if not body then break end
+    popped = popped + 1
+    local id = ARGV[3] .. ':' .. popped
+    if #body > max_message then
+      bury(id, body)
+      touched = touched + #body
+    elseif n > 0 and bytes + #body > max_bytes then
+      redis.call('LPUSH', KEYS[1], body)  -- back to the head: order kept
+      break
+    else
       redis.call('HSET', KEYS[3], id, body)
       redis.call('HSET', KEYS[4], id, 1)
       redis.call('ZADD', KEYS[2], deadline, id)
-      out[#out + 1] = id
-      out[#out + 1] = body
-      out[#out + 1] = 1
-      out[#out + 1] = deadline
+      give(id, body, 1)
+      touched = touched + #body
     end
   end
 end
+out[1] = buried
 return out
 )lua");
   return script;
@@ -183,11 +236,13 @@ struct Outcomes {
 
 struct RedisQueue::State {
   State(asio::any_io_executor executor, redis::Endpoint endpoint, const std::string& channel,
-        std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout)
+        std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout,
+        std::size_t max_message_bytes)
       : executor(executor),
         endpoint(std::move(endpoint)),
         keys(keys_of(channel)),
         lease_ms(std::to_string(std::max<std::int64_t>(1, lease_timeout.count()))),
+        max_message_bytes(std::to_string(std::min<std::size_t>(max_message_bytes, kLuaNumberLimit))),
         connect_timeout(connect_timeout),
         connect_done(executor, asio::steady_timer::time_point::max()),
         outcome_recorded(executor, asio::steady_timer::time_point::max()),
@@ -204,6 +259,7 @@ struct RedisQueue::State {
   const redis::Endpoint endpoint;
   const Keys keys;
   const std::string lease_ms;
+  const std::string max_message_bytes;
   const std::chrono::milliseconds connect_timeout;
 
   // The connection, rebuilt on demand. Shared so that a caller keeps the one
@@ -228,6 +284,21 @@ struct RedisQueue::State {
   bool stopping = false;
   std::mt19937_64 random;
 
+  // Set once the flusher has broken for good: every later call fails with backend_failed.
+  std::string failure;
+  FailureHandler on_failure;
+  std::function<void()> before_write;  // test seam, see set_write_hook()
+
+  // The flusher ended with an exception: outcomes can no longer be written, so the lane must
+  // stop; flush() callers wake with the error rather than wait for ever.
+  void fail(std::string why) {
+    if (!failure.empty()) return;
+    failure = std::move(why);
+    spdlog::error("redis queue {}: {}", keys.list, failure);
+    stop();
+    if (on_failure) on_failure(failure);
+  }
+
   void record() {
     ++recorded;
     if (flusher_waiting) outcome_recorded.cancel();
@@ -248,6 +319,7 @@ struct RedisQueue::State {
   // The live connection, or a new one. Never waits out the backoff: while
   // backing off it answers with the last error, so lease() fails fast.
   static asio::awaitable<Result<std::shared_ptr<redis::Connection>>> acquire(std::shared_ptr<State> self) {
+    if (!self->failure.empty()) co_return make_error_code(Error::backend_failed);
     if (self->stopping) co_return make_error_code(Error::shutting_down);
     if (self->connection && self->connection->is_open()) co_return self->connection;
     if (self->connecting) {  // share the attempt in progress
@@ -335,6 +407,7 @@ struct RedisQueue::State {
   static asio::awaitable<error_code> write_batch(std::shared_ptr<State> self, const Outcomes& acks,
                                                  const Outcomes& releases, const Outcomes& retries,
                                                  const Outcomes& dead_letters) {
+    if (self->before_write) self->before_write();
     auto connection = co_await acquire(self);
     if (!connection) co_return connection.error();
     redis::Connection& c = **connection;
@@ -367,19 +440,29 @@ RedisQueue::Keys RedisQueue::keys_of(const std::string& channel) {
           .delayed = channel + ":delayed",
           .dead = channel + ":dead",
           .dead_bodies = channel + ":dead:bodies",
-          .dead_reasons = channel + ":dead:reasons"};
+          .dead_reasons = channel + ":dead:reasons",
+          .dead_bytes = channel + ":dead:bytes"};
 }
 
 RedisQueue::RedisQueue(asio::any_io_executor executor, redis::Endpoint endpoint, std::string channel,
-                       std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout)
-    : state_(std::make_shared<State>(executor, std::move(endpoint), channel, lease_timeout, connect_timeout)) {
-  asio::co_spawn(executor, State::flusher(state_), [channel](std::exception_ptr e) {
+                       std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout,
+                       std::size_t max_message_bytes)
+    : state_(std::make_shared<State>(executor, std::move(endpoint), channel, lease_timeout, connect_timeout,
+                                     max_message_bytes)) {
+  // The flusher never ends while the queue lives unless something threw in it. Then nothing
+  // recorded can be written any more: the queue fails for good and its lane is told, instead
+  // of flush() waiting for ever.
+  asio::co_spawn(executor, State::flusher(state_), [weak = std::weak_ptr<State>(state_)](std::exception_ptr e) {
     if (!e) return;
+    std::string why = "outcome writer stopped";
     try {
       std::rethrow_exception(e);
     } catch (const std::exception& error) {
-      spdlog::error("redis queue {}: outcome flusher stopped: {}", channel, error.what());
+      why += fmt::format(": {}", error.what());
+    } catch (...) {
+      why += ": unknown exception";
     }
+    if (auto state = weak.lock()) state->fail(std::move(why));
   });
 }
 
@@ -396,30 +479,46 @@ asio::awaitable<error_code> RedisQueue::connect(std::string* why) {
   co_return connection.error();
 }
 
-asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(std::size_t max) {
+asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(LeaseLimits limits) {
   auto state = state_;
-  if (max == 0) co_return std::vector<Lease>{};
+  if (limits.messages == 0) co_return std::vector<Lease>{};
   auto connection = co_await State::acquire(state);
   if (!connection) co_return connection.error();
 
   const Keys& k = state->keys;
-  const std::vector<std::string_view> keys = {k.list, k.leases, k.bodies, k.attempts, k.delayed};
-  const std::string count = std::to_string(max);
-  const std::string prefix = state->id_prefix();
-  const std::vector<std::string_view> args = {count, state->lease_ms, prefix};
-  auto reply = co_await lease_script().run(**connection, keys, args);
-  if (!reply) co_return reply.error();
-  if (reply->is_error()) {
-    spdlog::warn("redis queue {}: lease failed: {}", k.list, reply->string);
-    co_return make_error_code(Error::redis_reply);
-  }
-  if (reply->type != redis::Reply::Type::array || reply->elements.size() % 4 != 0) {
-    co_return make_error_code(Error::redis_unexpected);
+  const std::vector<std::string_view> keys = {k.list, k.leases,      k.bodies,       k.attempts,  k.delayed,
+                                              k.dead, k.dead_bodies, k.dead_reasons, k.dead_bytes};
+  const std::string count = std::to_string(limits.messages);
+  const std::string max_bytes = std::to_string(std::clamp<std::size_t>(limits.bytes, 1, kLuaNumberLimit));
+  const std::string dead_at = utc_timestamp();
+  std::optional<redis::Reply> reply;
+  for (int round = 0; round < kBuryOnlyRounds; ++round) {
+    const std::string prefix = state->id_prefix();
+    const std::vector<std::string_view> args = {count, state->lease_ms, prefix, max_bytes, state->max_message_bytes,
+                                                dead_at};
+    auto answer = co_await lease_script().run(**connection, keys, args);
+    if (!answer) co_return answer.error();
+    if (answer->is_error()) {
+      spdlog::warn("redis queue {}: lease failed: {}", k.list, answer->string);
+      co_return make_error_code(Error::redis_reply);
+    }
+    if (answer->type != redis::Reply::Type::array || answer->elements.size() % 4 != 1 ||
+        answer->elements[0].type != redis::Reply::Type::integer) {
+      co_return make_error_code(Error::redis_unexpected);
+    }
+    const std::int64_t buried = answer->elements[0].integer;
+    if (buried > 0) {
+      spdlog::warn("redis queue {}: {} message(s) over MAX_MESSAGE_BYTES ({}) dead-lettered in place", k.list,
+                   buried, state->max_message_bytes);
+    }
+    reply = std::move(*answer);
+    // Only giants met: the list may hold more work behind them.
+    if (buried == 0 || reply->elements.size() > 1) break;
   }
 
   std::vector<Lease> leases;
   leases.reserve(reply->elements.size() / 4);
-  for (std::size_t i = 0; i < reply->elements.size(); i += 4) {
+  for (std::size_t i = 1; i < reply->elements.size(); i += 4) {
     auto& e = reply->elements;
     if (e[i].type != redis::Reply::Type::string || e[i + 1].type != redis::Reply::Type::string ||
         e[i + 2].type != redis::Reply::Type::integer || e[i + 3].type != redis::Reply::Type::integer) {
@@ -464,6 +563,7 @@ asio::awaitable<error_code> RedisQueue::flush() {
   auto state = state_;
   const std::uint64_t target = state->recorded;
   while (state->written < target) {
+    if (!state->failure.empty()) co_return make_error_code(Error::backend_failed);
     if (state->stopping) co_return make_error_code(Error::shutting_down);
     co_await state->batch_written.async_wait(use_tuple);
     // The same wait ends for a new batch and for the caller's cancellation.
@@ -474,6 +574,10 @@ asio::awaitable<error_code> RedisQueue::flush() {
   }
   co_return error_code{};
 }
+
+void RedisQueue::on_failure(FailureHandler handler) { state_->on_failure = std::move(handler); }
+
+void RedisQueue::set_write_hook(std::function<void()> hook) { state_->before_write = std::move(hook); }
 
 asio::awaitable<Result<Backlog>> RedisQueue::backlog() {
   auto state = state_;

@@ -11,13 +11,17 @@
 //   C:bodies     HASH id -> body;   C:attempts  HASH id -> attempt count.
 //   C:dead       ZSET id -> when it was dead-lettered (ms); C:dead:bodies
 //                HASH id -> the body untouched; C:dead:reasons HASH id ->
-//                JSON {reason, status, response, attempts, dead_at}.
+//                JSON {reason, status, response, attempts, dead_at}; C:dead:bytes
+//                the dead bodies' total size.
 // Reliable fetch happens inside one Lua script (atomic, no lost messages
 // between LPOP and the ZADD): it first takes the due entries of C:delayed,
 // then leases of C:leases whose deadline passed (a worker died), the oldest
 // work first, then fills the rest with LPOP C count, naming each
 // new message "<prefix>:<n>" where the worker passes a fresh random 64-bit
-// prefix per call: ids are unique without any shared counter. Time comes
+// prefix per call: ids are unique without any shared counter. A call hands
+// out at most LeaseLimits::bytes of bodies (at least one message), and a
+// message over max_message_bytes never leaves Redis: the script moves it to
+// the dead set in place with its reason, so a giant costs the worker nothing. Time comes
 // from Redis TIME inside the scripts, so worker clocks never matter (Redis 7
 // replicates script effects, so TIME is allowed). A message's id is then
 // fixed for life: it is the partner's Idempotency-Key.
@@ -41,6 +45,10 @@
 // so the caller can back off. If a lease reply is lost in transit the
 // messages stay leased until their deadline and then come back (attempt + 1).
 //
+// An exception escaping the flusher (a bug) fails the queue for good: flush()
+// and lease() return Error::backend_failed and the on_failure handler tells
+// the lane, which stops; its leases expire and come back to any worker.
+//
 // One instance per io_context (thread), used only from it; it owns its own
 // Connection. Destroying it stops the flusher: outcomes not yet flushed are
 // dropped and those leases simply expire, so call flush() first on shutdown.
@@ -48,6 +56,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,8 +75,11 @@ class RedisQueue final : public QueueBackend {
  public:
   // Connects lazily, on first use. `lease_timeout`: how long a leased message
   // stays ours before it becomes leasable again.
+  // `max_message_bytes`: a larger message is dead-lettered inside Redis by the lease script and
+  // never reaches the worker.
   RedisQueue(boost::asio::any_io_executor executor, redis::Endpoint endpoint, std::string channel,
-             std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout);
+             std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout,
+             std::size_t max_message_bytes = SIZE_MAX);
   ~RedisQueue() override;
   RedisQueue(const RedisQueue&) = delete;
   RedisQueue& operator=(const RedisQueue&) = delete;
@@ -75,17 +88,22 @@ class RedisQueue final : public QueueBackend {
   // `why` gets a readable reason (never the password); it must outlive the call.
   boost::asio::awaitable<error_code> connect(std::string* why = nullptr);
 
-  boost::asio::awaitable<Result<std::vector<Lease>>> lease(std::size_t max) override;
+  boost::asio::awaitable<Result<std::vector<Lease>>> lease(LeaseLimits limits) override;
   void acknowledge(const Lease& lease) override;
   void release(const Lease& lease) override;
   void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
   void dead_letter(const Lease& lease, const DeadLetter& why) override;
   boost::asio::awaitable<error_code> flush() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;
+  void on_failure(FailureHandler handler) override;
+
+  // Test seam: runs on the flusher before each batch of outcomes is written. An exception it
+  // throws is what a bug in the writer looks like: the queue then fails for good (see on_failure).
+  void set_write_hook(std::function<void()> hook);
 
   // The Redis keys of a channel, for tools and tests.
   struct Keys {
-    std::string list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons;
+    std::string list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes;
   };
   static Keys keys_of(const std::string& channel);
 

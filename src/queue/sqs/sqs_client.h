@@ -128,8 +128,12 @@ struct Message {
 
 class Client {
  public:
-  // Action bodies of up to 10 x 256 KiB messages, JSON-escaped (quotes double a body).
-  static constexpr std::size_t max_response_body = 8 * 1024 * 1024;
+  // The largest message SQS takes (1 MiB since 2025).
+  static constexpr std::size_t max_message_bytes = 1024 * 1024;
+  // A ReceiveMessage answer of 10 such messages, JSON-escaped: an escape at most triples a
+  // byte (a 2-byte UTF-8 character written as \uXXXX; a quote or control character only
+  // doubles), plus ids, receipt handles and attributes.
+  static constexpr std::size_t max_response_body = 10 * max_message_bytes * 3 + 1024 * 1024;
   static constexpr std::string_view content_type = "application/x-amz-json-1.0";
 
   // Throws std::invalid_argument for a bad endpoint, an empty region or bad limits.

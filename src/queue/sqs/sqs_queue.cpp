@@ -105,6 +105,7 @@ struct SqsQueue::State {
   sqs::Client client;          // outcomes and queries
 
   std::deque<Lease> buffer;                                 // received, not yet leased
+  std::size_t buffer_bytes = 0;                             // the bodies in `buffer`
   struct Held {
     Clock::time_point visible_again;  // when SQS would hand the message to someone else
     std::uint32_t shard;
@@ -136,8 +137,12 @@ struct SqsQueue::State {
     ++pending_writes;
   }
   // Another receive may start while the buffer and the receives under way leave room: the
-  // buffer then holds at most prefetch + 9, and a lease of up to prefetch finds enough.
-  bool can_receive() const { return buffer.size() + receiving * kBatch < options.prefetch; }
+  // buffer then holds at most prefetch + 9, and a lease of up to prefetch finds enough. In
+  // bytes, it holds at most prefetch_bytes plus what the receives under way bring (ten
+  // messages of at most 1 MiB each).
+  bool can_receive() const {
+    return buffer.size() + receiving * kBatch < options.prefetch && buffer_bytes < options.prefetch_bytes;
+  }
   int visibility_seconds() const { return static_cast<int>(options.visibility_timeout.count()); }
 };
 
@@ -325,6 +330,7 @@ asio::awaitable<void> receive_loop(std::shared_ptr<State> s, std::uint32_t shard
         continue;
       }
       s->held.emplace(message.receipt_handle, State::Held{visible_again, shard});
+      s->buffer_bytes += message.body.size();
       s->buffer.push_back(Lease{.id = std::move(message.message_id),
                                 .body = std::move(message.body),
                                 .attempt = std::max(1u, message.approximate_receive_count),
@@ -385,7 +391,7 @@ asio::awaitable<error_code> SqsQueue::connect(std::string* why) {
   co_return error_code{};
 }
 
-asio::awaitable<Result<std::vector<Lease>>> SqsQueue::lease(std::size_t max) {
+asio::awaitable<Result<std::vector<Lease>>> SqsQueue::lease(LeaseLimits limits) {
   auto& s = state_;
   if (s->closing) co_return make_error_code(Error::shutting_down);
   if (!s->started) {
@@ -399,7 +405,15 @@ asio::awaitable<Result<std::vector<Lease>>> SqsQueue::lease(std::size_t max) {
     asio::co_spawn(s->executor, keep_visible(s), rethrow);
   }
   if (s->buffer.empty() && s->receive_error) co_return s->receive_error;
-  const std::size_t n = std::min(max, s->buffer.size());
+  // Within the byte budget, but at least one message.
+  std::size_t n = 0, bytes = 0;
+  while (n < std::min(limits.messages, s->buffer.size())) {
+    const std::size_t size = s->buffer[n].body.size();
+    if (n > 0 && bytes + size > limits.bytes) break;
+    bytes += size;
+    ++n;
+  }
+  s->buffer_bytes -= bytes;
   std::vector<Lease> out(std::make_move_iterator(s->buffer.begin()),
                          std::make_move_iterator(s->buffer.begin() + static_cast<std::ptrdiff_t>(n)));
   s->buffer.erase(s->buffer.begin(), s->buffer.begin() + static_cast<std::ptrdiff_t>(n));
@@ -470,6 +484,7 @@ asio::awaitable<error_code> SqsQueue::shutdown() {
     s->add_write(lease.shard, {lease.receipt, 0});
   }
   s->buffer.clear();
+  s->buffer_bytes = 0;
   co_return co_await flush();
 }
 

@@ -50,6 +50,7 @@ struct SqsQueueOptions {
   int wait_seconds = 10;                        // ReceiveMessage long poll, 0..20
   std::size_t receivers = 8;                    // ReceiveMessage calls in flight per queue
   std::size_t prefetch = 200;  // messages received ahead of lease(), all queues; raised to 10 per receiver
+  std::size_t prefetch_bytes = 4 << 20;  // no new receive while the buffered bodies reach this
   std::size_t writers = 8;                      // delete / visibility batches in flight at once
   std::string dead_letter_url;                  // where dead letters go (required to dead-letter)
 };
@@ -66,7 +67,7 @@ class SqsQueue final : public QueueBackend {
   // credentials. `why` gets the service's reason (never a secret); it must outlive the call.
   boost::asio::awaitable<error_code> connect(std::string* why = nullptr);
 
-  boost::asio::awaitable<Result<std::vector<Lease>>> lease(std::size_t max) override;
+  boost::asio::awaitable<Result<std::vector<Lease>>> lease(LeaseLimits limits) override;
   void acknowledge(const Lease& lease) override;
   void release(const Lease& lease) override;
   void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;

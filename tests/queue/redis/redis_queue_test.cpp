@@ -38,19 +38,20 @@ const std::string kChannel = "jobs";
 // A queue with blocking helpers, each running the io_context until done.
 class Worker {
  public:
-  Worker(const RedisServer& server, std::chrono::milliseconds lease_timeout)
+  Worker(const RedisServer& server, std::chrono::milliseconds lease_timeout,
+         std::size_t max_message_bytes = SIZE_MAX)
       : queue_(io_.get_executor(), conveyor::redis::parse_endpoint(server.url()).value(), kChannel, lease_timeout,
-               2s) {}
+               2s, max_message_bytes) {}
 
   RedisQueue& queue() { return queue_; }
 
-  Result<std::vector<Lease>> try_lease(std::size_t max) {
+  Result<std::vector<Lease>> try_lease(conveyor::queue::LeaseLimits max) {
     std::optional<Result<std::vector<Lease>>> out;
     run_coroutine(io_, [&]() -> asio::awaitable<void> { out = co_await queue_.lease(max); });
     return out ? std::move(*out) : Result<std::vector<Lease>>(make_error_code(asio::error::timed_out));
   }
 
-  std::vector<Lease> lease(std::size_t max) {
+  std::vector<Lease> lease(conveyor::queue::LeaseLimits max) {
     auto leased = try_lease(max);
     EXPECT_TRUE(leased) << leased.error().message();
     return leased ? std::move(*leased) : std::vector<Lease>{};
@@ -378,6 +379,100 @@ TEST(RedisQueueOutage, KeepsOutcomesAcrossAReconnect) {
   EXPECT_EQ(server.integer({"ZCARD", kChannel + ":leases"}), 0);
   push(server, {"after"});
   ASSERT_TRUE(conveyor::testing::wait_until([&] { return worker.try_lease(1).has_value(); }, 10s, 50ms));
+}
+
+TEST_F(RedisQueueTest, AMessageOverTheSizeLimitIsDeadLetteredInPlaceAndNeverLeased) {
+  const std::string giant = R"({"label":")" + std::string(5000, 'x') + R"("})";
+  push(server, {R"({"i":0})", giant, R"({"i":1})", giant});
+  Worker worker(server, 60s, 1000);
+
+  const auto leases = worker.lease(10);
+  ASSERT_EQ(leases.size(), 2u);
+  EXPECT_EQ(leases[0].body, R"({"i":0})");
+  EXPECT_EQ(leases[1].body, R"({"i":1})");
+  EXPECT_EQ(server.integer({"LLEN", kChannel}), 0);
+  EXPECT_EQ(server.integer({"ZCARD", kChannel + ":leases"}), 2);
+
+  // Both giants sit in the dead set, bodies untouched, with the reason, counted by size.
+  EXPECT_EQ(server.integer({"ZCARD", kChannel + ":dead"}), 2);
+  EXPECT_EQ(server.integer({"HLEN", kChannel + ":dead:bodies"}), 2);
+  EXPECT_EQ(server.query({"GET", kChannel + ":dead:bytes"}), std::to_string(2 * giant.size()));
+  EXPECT_EQ(server.integer({"HLEN", kChannel + ":bodies"}), 2) << "only the leased messages have bodies";
+  const std::string members = server.query({"EVAL",
+      "local out = {} for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do "
+      "out[#out + 1] = redis.call('HGET', KEYS[2], id) .. '|' .. redis.call('HGET', KEYS[3], id) end "
+      "return table.concat(out, '\\n')", "3", kChannel + ":dead", kChannel + ":dead:bodies", kChannel + ":dead:reasons"});
+  const auto first_line = members.substr(0, members.find('\n'));
+  EXPECT_EQ(first_line.substr(0, giant.size()), giant);
+  const auto reason = boost::json::parse(first_line.substr(giant.size() + 1)).as_object();
+  EXPECT_EQ(reason.at("reason").as_string(),
+            "message of " + std::to_string(giant.size()) + " bytes exceeds MAX_MESSAGE_BYTES (1000)");
+  EXPECT_EQ(reason.at("status").as_int64(), 0);
+  EXPECT_EQ(reason.at("attempts").as_int64(), 0);
+}
+
+TEST_F(RedisQueueTest, OnlyGiantsAheadStillLetsTheNextLeaseFindWork) {
+  const std::string giant(3000, 'g');
+  std::vector<std::string> bodies(20, giant);
+  bodies.push_back(R"({"after":"giants"})");
+  push(server, bodies);
+  Worker worker(server, 60s, 1000);
+  // Each call copies at most about its byte budget inside Redis; lease() goes on past the giants.
+  const auto leases = worker.lease({10, 10'000});
+  ASSERT_EQ(leases.size(), 1u);
+  EXPECT_EQ(leases[0].body, R"({"after":"giants"})");
+  EXPECT_EQ(server.integer({"ZCARD", kChannel + ":dead"}), 20);
+}
+
+TEST_F(RedisQueueTest, ALeaseIsBoundedInBytesButAlwaysTakesOneMessage) {
+  std::vector<std::string> bodies;
+  for (int i = 0; i < 10; ++i) bodies.push_back(R"({"i":)" + std::to_string(i) + ",\"pad\":\"" + std::string(80, 'p') + "\"}");
+  push(server, bodies);  // 10 messages of 98 bytes
+  Worker worker(server, 60s);
+
+  const auto three = worker.lease({10, 300});
+  ASSERT_EQ(three.size(), 3u);
+  EXPECT_EQ(three[2].body, bodies[2]);
+  const auto one = worker.lease({10, 1});
+  ASSERT_EQ(one.size(), 1u) << "a budget smaller than a message still moves one";
+  EXPECT_EQ(one[0].body, bodies[3]);
+  const auto rest = worker.lease({100, 100'000});
+  ASSERT_EQ(rest.size(), 6u);
+  EXPECT_EQ(rest.front().body, bodies[4]) << "a message the budget did not take keeps its place";
+
+  // Retries due again obey the budget too.
+  for (const auto& lease : three) worker.queue().retry_later(lease, 0ms);
+  ASSERT_FALSE(worker.flush());
+  const auto retried = worker.lease({10, 150});
+  EXPECT_EQ(retried.size(), 1u);
+}
+
+TEST_F(RedisQueueTest, AFailingOutcomeWriterFailsTheQueueInsteadOfHanging) {
+  push(server, numbered(3));
+  Worker worker(server, 2s);
+  std::string heard;
+  worker.queue().on_failure([&](const std::string& why) { heard = why; });
+  worker.queue().set_write_hook([] { throw std::runtime_error("bug in the writer"); });
+
+  const auto leases = worker.lease(3);
+  ASSERT_EQ(leases.size(), 3u);
+  worker.queue().acknowledge(leases[0]);
+  const error_code flushed = worker.flush();  // timed_out if flush() hangs
+  EXPECT_EQ(flushed, conveyor::make_error_code(conveyor::Error::backend_failed)) << flushed.message();
+  EXPECT_NE(heard.find("bug in the writer"), std::string::npos) << heard;
+  auto refused = worker.try_lease(1);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error(), conveyor::make_error_code(conveyor::Error::backend_failed));
+
+  // Nothing is lost: the leases expire and any other worker takes them.
+  Worker other(server, 60s);
+  std::vector<Lease> again;
+  ASSERT_TRUE(conveyor::testing::wait_until([&] {
+    auto batch = other.lease(3);
+    again.insert(again.end(), batch.begin(), batch.end());
+    return again.size() == 3;
+  }, 10s, 100ms));
+  EXPECT_EQ(again[0].attempt, 2u);
 }
 
 }  // namespace

@@ -385,6 +385,35 @@ TEST_F(SqsClientEmulator, SendReceiveDeleteAndCount) {
   });
 }
 
+// SQS takes messages of up to 1 MiB. Ten of them in one ReceiveMessage answer, each made of
+// quotes that JSON escaping doubles, still fit the client's response limit: such a receive
+// must not fail (and so be retried) for ever.
+TEST_F(SqsClientEmulator, TenMessagesOfOneMebibyteEachComeInOneReceive) {
+  asio::io_context io;
+  Client client(io.get_executor(), options_for(endpoint()));
+  const std::string url = make_queue(client, io, "large");
+  std::vector<std::string> bodies;
+  for (std::size_t i = 0; i < 10; ++i) {
+    bodies.push_back(std::to_string(i) + std::string(Client::max_message_bytes - 10, '"'));
+  }
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    for (std::size_t i = 0; i < bodies.size(); ++i) {
+      const conveyor::sqs::SendEntry entry{"m" + std::to_string(i), bodies[i]};
+      auto sent = co_await client.send_message_batch(url, std::span(&entry, 1));
+      CO_ASSERT(sent);
+      CO_ASSERT(sent->successful.size() == 1u);
+    }
+    auto received = co_await client.receive_message(url, 10, 1, 30);
+    CO_ASSERT(received);
+    std::multiset<std::string> got, want(bodies.begin(), bodies.end());
+    for (auto& message : *received) got.insert(std::move(message.body));
+    // One receive may return fewer than ten; the rest come with the next ones, all whole.
+    auto rest = co_await receive_all(client, url, 10 - received->size());
+    for (auto& message : rest) got.insert(std::move(message.body));
+    EXPECT_TRUE(got == want) << got.size() << " of 10 bodies came back whole";
+  }, std::chrono::seconds(60));
+}
+
 TEST_F(SqsClientEmulator, VisibilityZeroMakesAMessageReceivableAgain) {
   asio::io_context io;
   Client client(io.get_executor(), options_for(endpoint()));
