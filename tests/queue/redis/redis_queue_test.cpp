@@ -14,6 +14,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "queue/redis/dead_retention.h"
 #include "queue/redis/redis_queue.h"
 #include "redis/endpoint.h"
 #include "support/child_process.h"
@@ -40,7 +41,7 @@ class Worker {
  public:
   Worker(const RedisServer& server, std::chrono::milliseconds lease_timeout)
       : queue_(io_.get_executor(), conveyor::redis::parse_endpoint(server.url()).value(), kChannel, lease_timeout,
-               2s) {}
+               2s, conveyor::queue::DeadLetterRetention{}) {}
 
   RedisQueue& queue() { return queue_; }
 
