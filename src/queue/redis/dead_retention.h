@@ -19,7 +19,7 @@
 namespace conveyor::queue {
 
 struct DeadLetterRetention {
-  std::size_t max_len = 10'000;                       // DLQ_MAX_LEN; 0: any number
+  std::size_t max_len = 10'000;                     // DLQ_MAX_LEN; 0: any number
   Duration max_age = std::chrono::hours(24 * 180);  // DLQ_MAX_AGE; 0: any age
   std::size_t max_bytes = 256u * 1024 * 1024;       // DLQ_MAX_BYTES, bodies only; 0: any size
 
