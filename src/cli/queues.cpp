@@ -8,6 +8,7 @@
 
 #include "config/config_error.h"
 #include "http/target.h"
+#include "queue/redis/dead_retention.h"
 #include "queue/redis/redis_admin.h"
 #include "queue/redis/redis_producer.h"
 #include "queue/redis/redis_queue.h"
@@ -157,9 +158,12 @@ std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor execu
     return std::make_unique<queue::SqsQueue>(executor, layout.sqs, std::move(options));
   }
   std::vector<std::unique_ptr<queue::QueueBackend>> shards;
+  const queue::DeadLetterRetention retention{
+      .max_len = settings.dlq_max_len, .max_age = settings.dlq_max_age, .max_bytes = settings.dlq_max_bytes};
   for (const std::string& shard : layout.shards) {
     shards.push_back(std::make_unique<queue::RedisQueue>(executor, layout.redis, shard, settings.lease_timeout,
-                                                         settings.connect_timeout, settings.max_message_bytes));
+                                                         settings.connect_timeout, retention,
+                                                         settings.max_message_bytes));
   }
   return one_or_sharded(std::move(shards), settings);
 }

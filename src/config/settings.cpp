@@ -46,6 +46,9 @@ constexpr std::array kKeys = {
     KeySpec{"MAX_IN_FLIGHT_BYTES", "33554432", "Most body bytes a process holds at once (leased, waiting or in a call), shared over the threads."},
     KeySpec{"CIRCUIT_FAILURES", "20", "Consecutive partner failures (no answer, 429, 5xx) that stop calls for a cooldown; 0: never."},
     KeySpec{"CIRCUIT_COOLDOWN", "1s", "First pause of calls once the circuit opens; doubles while probes fail, up to 30s."},
+    KeySpec{"DLQ_MAX_LEN", "10000", "Redis: dead letters kept per shard; the oldest go first as new ones arrive; 0 = no limit."},
+    KeySpec{"DLQ_MAX_AGE", "180d", "Redis: dead letters older than this are trimmed as new ones arrive; 0 = no limit."},
+    KeySpec{"DLQ_MAX_BYTES", "268435456", "Redis: most bytes of dead bodies kept per shard (256 MiB); the oldest go first; 0 = no limit."},
     KeySpec{"PUBLISH_BATCH", "1000", "Messages per write when publishing: one RPUSH on Redis; on SQS, sent ten per SendMessageBatch call."},
     KeySpec{"IDLE_POLL", "100ms", "Longest wait between fetches while the queue is empty."},
     KeySpec{"PARTNER_CA_FILE", "", "PEM file of CAs to trust for an https:// TARGET_URL (default: the system's)."},
@@ -201,6 +204,9 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.max_message_bytes = r.count("MAX_MESSAGE_BYTES", 1, 512u * 1024 * 1024);
   s.fetch_max_bytes = r.count("FETCH_MAX_BYTES", 1, 1024u * 1024 * 1024);
   s.max_in_flight_bytes = r.count("MAX_IN_FLIGHT_BYTES", 1024, std::size_t{64} * 1024 * 1024 * 1024);
+  s.dlq_max_len = r.count("DLQ_MAX_LEN", 0, 1'000'000'000);
+  s.dlq_max_age = r.duration("DLQ_MAX_AGE");
+  s.dlq_max_bytes = r.count("DLQ_MAX_BYTES", 0, std::size_t{1} << 50);
   s.circuit_failures = r.count("CIRCUIT_FAILURES", 0, 1'000'000);
   s.circuit_cooldown = r.duration("CIRCUIT_COOLDOWN");
   s.partner_ca_file = r.string("PARTNER_CA_FILE");

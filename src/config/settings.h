@@ -50,6 +50,11 @@ struct Settings {
   std::string partner_authorization;  // secret: never logged
   std::string log_level = "info";
 
+  // QUEUE=REDIS: the dead set's retention per shard, oldest trimmed first; 0 turns a limit off.
+  std::size_t dlq_max_len = 10'000;                     // DLQ_MAX_LEN: entries
+  Duration dlq_max_age = std::chrono::hours(24 * 180);  // DLQ_MAX_AGE
+  std::size_t dlq_max_bytes = 256u * 1024 * 1024;       // DLQ_MAX_BYTES: the dead bodies' bytes
+
   // QUEUE=SQS only.
   std::vector<std::string> sqs_queue_urls;  // SQS_QUEUE_URL, split at commas; empty: look up CHANNEL_NAME
   std::string sqs_endpoint;                 // empty: from the queue URL or the region

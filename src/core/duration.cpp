@@ -20,6 +20,7 @@ std::optional<Duration> parse_duration(std::string_view text) {
   else if (unit == "ms") ms_per_unit = 1;
   else if (unit == "m" || unit == "min") ms_per_unit = 60'000;
   else if (unit == "h") ms_per_unit = 3'600'000;
+  else if (unit == "d") ms_per_unit = 86'400'000;
   else return std::nullopt;
   const double ms = value * ms_per_unit;
   if (ms > 1e15) return std::nullopt;
@@ -28,6 +29,8 @@ std::optional<Duration> parse_duration(std::string_view text) {
 
 std::string format_duration(Duration d) {
   const auto ms = d.count();
+  constexpr Duration::rep kDay = 86'400'000;
+  if (ms != 0 && ms % kDay == 0) return fmt::format("{}d", ms / kDay);
   if (ms % 1000 == 0) return fmt::format("{}s", ms / 1000);
   return fmt::format("{}ms", ms);
 }

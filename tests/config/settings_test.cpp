@@ -213,5 +213,48 @@ TEST(SqsSettings, BoundsAreTheServicesAndErrorsShowNoSecret) {
   EXPECT_TRUE(fails_with(layers, "SQS_RECEIVERS: expected a whole number"));
 }
 
+std::string_view default_of(std::string_view key) {
+  for (const auto& spec : known_keys()) {
+    if (spec.name == key) return spec.default_value;
+  }
+  return "(unknown key)";
+}
+
+TEST(DeadLetterRetentionSettings, KeysAreKnownWithSidekiqsDefaults) {
+  EXPECT_EQ(default_of("DLQ_MAX_LEN"), "10000");
+  EXPECT_EQ(default_of("DLQ_MAX_AGE"), "180d");
+  EXPECT_EQ(default_of("DLQ_MAX_BYTES"), "268435456");
+}
+
+TEST(DeadLetterRetentionSettings, DefaultsAndZeroMeaningOff) {
+  const Settings defaults = load_settings({});
+  EXPECT_EQ(defaults.dlq_max_len, 10'000u);
+  EXPECT_EQ(defaults.dlq_max_age, std::chrono::hours(24 * 180));
+  EXPECT_EQ(defaults.dlq_max_bytes, 256u * 1024 * 1024);
+
+  Layers layers;
+  layers.env_file = {{"DLQ_MAX_LEN", "0"}, {"DLQ_MAX_AGE", "0"}, {"DLQ_MAX_BYTES", "0"}};
+  const Settings off = load_settings(layers);
+  EXPECT_EQ(off.dlq_max_len, 0u);
+  EXPECT_EQ(off.dlq_max_age, 0ms);
+  EXPECT_EQ(off.dlq_max_bytes, 0u);
+
+  layers.env_file = {{"DLQ_MAX_LEN", "500"}, {"DLQ_MAX_AGE", "7d"}, {"DLQ_MAX_BYTES", "1048576"}};
+  const Settings set = load_settings(layers);
+  EXPECT_EQ(set.dlq_max_len, 500u);
+  EXPECT_EQ(set.dlq_max_age, std::chrono::hours(24 * 7));
+  EXPECT_EQ(set.dlq_max_bytes, 1'048'576u);
+}
+
+TEST(DeadLetterRetentionSettings, BadValuesNameTheKey) {
+  Layers layers;
+  layers.env_file = {{"DLQ_MAX_LEN", "-1"}};
+  EXPECT_TRUE(fails_with(layers, "DLQ_MAX_LEN: expected a whole number from 0 to"));
+  layers.env_file = {{"DLQ_MAX_AGE", "6 months"}};
+  EXPECT_TRUE(fails_with(layers, "DLQ_MAX_AGE: expected a duration"));
+  layers.env_file = {{"DLQ_MAX_BYTES", "256MiB"}};
+  EXPECT_TRUE(fails_with(layers, "DLQ_MAX_BYTES: expected a whole number from 0 to"));
+}
+
 }  // namespace
 }  // namespace conveyor::config

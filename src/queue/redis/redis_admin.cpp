@@ -7,12 +7,14 @@
 namespace conveyor::queue {
 namespace {
 
-// KEYS: list, dead, dead_bodies, dead_reasons. ARGV: ids, or none for all.
+// KEYS: list, dead, dead_bodies, dead_reasons, dead_bytes. ARGV: ids, or none for all.
+// The bodies' bytes leave the dead set's byte counter, which never goes below 0.
 const redis::Script& requeue_script() {
   static const redis::Script script(R"lua(
 local ids = ARGV
 if #ids == 0 then ids = redis.call('ZRANGE', KEYS[2], 0, -1) end
 local moved = 0
+local freed = 0
 for _, id in ipairs(ids) do
   local body = redis.call('HGET', KEYS[3], id)
   if body then
@@ -21,18 +23,23 @@ for _, id in ipairs(ids) do
     redis.call('HDEL', KEYS[4], id)
     redis.call('ZREM', KEYS[2], id)
     moved = moved + 1
+    freed = freed + #body
   end
+end
+if freed > 0 then
+  local left = tonumber(redis.call('GET', KEYS[5]) or 0) - freed
+  if left > 0 then redis.call('SET', KEYS[5], string.format('%.0f', left)) else redis.call('DEL', KEYS[5]) end
 end
 return moved
 )lua");
   return script;
 }
 
-// KEYS: dead, dead_bodies, dead_reasons.
+// KEYS: dead, dead_bodies, dead_reasons, dead_bytes.
 const redis::Script& purge_script() {
   static const redis::Script script(R"lua(
 local n = redis.call('ZCARD', KEYS[1])
-redis.call('DEL', KEYS[1], KEYS[2], KEYS[3])
+redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4])
 return n
 )lua");
   return script;
@@ -106,7 +113,7 @@ boost::asio::awaitable<Result<std::size_t>> RedisAdmin::requeue(std::span<const 
   std::size_t moved = 0;
   for (const std::string& shard : shards_) {
     const auto k = RedisQueue::keys_of(shard);
-    const std::vector<std::string_view> keys = {k.list, k.dead, k.dead_bodies, k.dead_reasons};
+    const std::vector<std::string_view> keys = {k.list, k.dead, k.dead_bodies, k.dead_reasons, k.dead_bytes};
     const std::vector<std::string_view> args(ids.begin(), ids.end());
     auto n = integer_of(co_await requeue_script().run(*connection_, keys, args));
     if (!n) co_return n.error();
@@ -119,7 +126,7 @@ boost::asio::awaitable<Result<std::size_t>> RedisAdmin::purge() {
   std::size_t purged = 0;
   for (const std::string& shard : shards_) {
     const auto k = RedisQueue::keys_of(shard);
-    const std::vector<std::string_view> keys = {k.dead, k.dead_bodies, k.dead_reasons};
+    const std::vector<std::string_view> keys = {k.dead, k.dead_bodies, k.dead_reasons, k.dead_bytes};
     auto n = integer_of(co_await purge_script().run(*connection_, keys, {}));
     if (!n) co_return n.error();
     purged += static_cast<std::size_t>(*n);

@@ -1,6 +1,7 @@
 // QueueAdmin over a channel's Redis keys (see redis_queue.h), every shard. Requeue and purge are
 // Lua scripts: a dead letter moves back onto its shard's list (RPUSH, as a producer would) and
-// leaves the dead set in one atomic step, so a crash mid-way neither loses nor doubles it.
+// leaves the dead set in one atomic step, so a crash mid-way neither loses nor doubles it; both keep
+// the dead set's byte counter (C:dead:bytes) exact.
 #pragma once
 
 #include <memory>

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "queue/redis/dead_retention.h"
 #include "redis/connection.h"
 
 namespace conveyor::queue {
@@ -198,9 +199,10 @@ return delayed
   return script;
 }
 
-// KEYS: leases, bodies, attempts, dead, dead_bodies, dead_reasons.
+// KEYS: leases, bodies, attempts, dead, dead_bodies, dead_reasons, dead_bytes.
 // ARGV: (id, receipt, reason_json) x n. Only a lease we still hold: the body
-// moves untouched beside its reason, and the dead set scores it by Redis time.
+// moves untouched beside its reason, the dead set scores it by Redis time, and
+// its size counts in dead_bytes.
 const redis::Script& dead_letter_script() {
   static const redis::Script script(R"lua(
 local t = redis.call('TIME')
@@ -211,6 +213,7 @@ for i = 1, #ARGV, 3 do
   local score = redis.call('ZSCORE', KEYS[1], id)
   local body = redis.call('HGET', KEYS[2], id)
   if score and tonumber(score) == tonumber(ARGV[i + 1]) and body then
+    redis.call('INCRBY', KEYS[7], #body)
     redis.call('HSET', KEYS[5], id, body)
     redis.call('HSET', KEYS[6], id, ARGV[i + 2])
     redis.call('ZADD', KEYS[4], now, id)
@@ -237,13 +240,14 @@ struct Outcomes {
 struct RedisQueue::State {
   State(asio::any_io_executor executor, redis::Endpoint endpoint, const std::string& channel,
         std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout,
-        std::size_t max_message_bytes)
+        const DeadLetterRetention& retention, std::size_t max_message_bytes)
       : executor(executor),
         endpoint(std::move(endpoint)),
         keys(keys_of(channel)),
         lease_ms(std::to_string(std::max<std::int64_t>(1, lease_timeout.count()))),
         max_message_bytes(std::to_string(std::min<std::size_t>(max_message_bytes, kLuaNumberLimit))),
         connect_timeout(connect_timeout),
+        retention(retention),
         connect_done(executor, asio::steady_timer::time_point::max()),
         outcome_recorded(executor, asio::steady_timer::time_point::max()),
         batch_written(executor, asio::steady_timer::time_point::max()),
@@ -261,6 +265,7 @@ struct RedisQueue::State {
   const std::string lease_ms;
   const std::string max_message_bytes;
   const std::chrono::milliseconds connect_timeout;
+  const DeadLetterRetention retention;
 
   // The connection, rebuilt on demand. Shared so that a caller keeps the one
   // it is using alive even if another caller replaces it meanwhile.
@@ -425,8 +430,11 @@ struct RedisQueue::State {
       if (auto ec = co_await write(c, retry_script(), keys, retries, k.list)) co_return ec;
     }
     if (!dead_letters.empty()) {
-      const std::vector<std::string_view> keys = {k.leases, k.bodies, k.attempts, k.dead, k.dead_bodies, k.dead_reasons};
+      const std::vector<std::string_view> keys = {k.leases,      k.bodies,       k.attempts,  k.dead,
+                                                  k.dead_bodies, k.dead_reasons, k.dead_bytes};
       if (auto ec = co_await write(c, dead_letter_script(), keys, dead_letters, k.list)) co_return ec;
+      const std::size_t added = dead_letters.args.size() / dead_letters.per_outcome;
+      if (auto trimmed = co_await enforce_retention(c, k, self->retention, added); !trimmed) co_return trimmed.error();
     }
     co_return error_code{};
   }
@@ -446,9 +454,9 @@ RedisQueue::Keys RedisQueue::keys_of(const std::string& channel) {
 
 RedisQueue::RedisQueue(asio::any_io_executor executor, redis::Endpoint endpoint, std::string channel,
                        std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout,
-                       std::size_t max_message_bytes)
+                       const DeadLetterRetention& retention, std::size_t max_message_bytes)
     : state_(std::make_shared<State>(executor, std::move(endpoint), channel, lease_timeout, connect_timeout,
-                                     max_message_bytes)) {
+                                     retention, max_message_bytes)) {
   // The flusher never ends while the queue lives unless something threw in it. Then nothing
   // recorded can be written any more: the queue fails for good and its lane is told, instead
   // of flush() waiting for ever.
@@ -510,6 +518,9 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(LeaseLimits limits
     if (buried > 0) {
       spdlog::warn("redis queue {}: {} message(s) over MAX_MESSAGE_BYTES ({}) dead-lettered in place", k.list,
                    buried, state->max_message_bytes);
+      // Giants are dead letters like any other: the dead set keeps to its retention.
+      auto trimmed = co_await enforce_retention(**connection, k, state->retention, static_cast<std::size_t>(buried));
+      if (!trimmed) spdlog::warn("redis queue {}: cannot trim the dead set: {}", k.list, trimmed.error().message());
     }
     reply = std::move(*answer);
     // Only giants met: the list may hold more work behind them.

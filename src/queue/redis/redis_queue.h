@@ -11,8 +11,11 @@
 //   C:bodies     HASH id -> body;   C:attempts  HASH id -> attempt count.
 //   C:dead       ZSET id -> when it was dead-lettered (ms); C:dead:bodies
 //                HASH id -> the body untouched; C:dead:reasons HASH id ->
-//                JSON {reason, status, response, attempts, dead_at}; C:dead:bytes
-//                the dead bodies' total size.
+//                JSON {reason, status, response, attempts, dead_at};
+//                C:dead:bytes the bodies' total size (a counter), which
+//                every path that adds or removes a dead letter keeps exact.
+//                After each batch with dead letters the flusher trims the
+//                dead set to its retention (dead_retention.h).
 // Reliable fetch happens inside one Lua script (atomic, no lost messages
 // between LPOP and the ZADD): it first takes the due entries of C:delayed,
 // then leases of C:leases whose deadline passed (a worker died), the oldest
@@ -71,15 +74,17 @@
 
 namespace conveyor::queue {
 
+struct DeadLetterRetention;  // dead_retention.h
+
 class RedisQueue final : public QueueBackend {
  public:
   // Connects lazily, on first use. `lease_timeout`: how long a leased message
-  // stays ours before it becomes leasable again.
-  // `max_message_bytes`: a larger message is dead-lettered inside Redis by the lease script and
-  // never reaches the worker.
+  // stays ours before it becomes leasable again. `retention`: how much of the
+  // dead set is kept (copied). `max_message_bytes`: a larger message is
+  // dead-lettered inside Redis by the lease script and never reaches the worker.
   RedisQueue(boost::asio::any_io_executor executor, redis::Endpoint endpoint, std::string channel,
              std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout,
-             std::size_t max_message_bytes = SIZE_MAX);
+             const DeadLetterRetention& retention, std::size_t max_message_bytes = SIZE_MAX);
   ~RedisQueue() override;
   RedisQueue(const RedisQueue&) = delete;
   RedisQueue& operator=(const RedisQueue&) = delete;

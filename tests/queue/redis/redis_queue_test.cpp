@@ -14,6 +14,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "queue/redis/dead_retention.h"
 #include "queue/redis/redis_queue.h"
 #include "redis/endpoint.h"
 #include "support/child_process.h"
@@ -41,7 +42,7 @@ class Worker {
   Worker(const RedisServer& server, std::chrono::milliseconds lease_timeout,
          std::size_t max_message_bytes = SIZE_MAX)
       : queue_(io_.get_executor(), conveyor::redis::parse_endpoint(server.url()).value(), kChannel, lease_timeout,
-               2s, max_message_bytes) {}
+               2s, conveyor::queue::DeadLetterRetention{}, max_message_bytes) {}
 
   RedisQueue& queue() { return queue_; }
 
