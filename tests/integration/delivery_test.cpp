@@ -261,7 +261,7 @@ TEST_P(Delivery, APartnerAnswering200WithA1MiBBodyHasEachMessageDeliveredOnce) {
   PartnerSimulator partner({"--delay", "1ms", "--response-bytes", std::to_string(1024 * 1024)});
   publish(20);
   const auto done = run(work(partner, {"--until-empty", "--concurrency", "10", "--max-attempts", "3",
-                                       "--retry-base", "10ms", "--retry-max-delay", "50ms"}),
+                                       "--retry-base", "10ms", "--retry-max-delay", "50ms", "--circuit-failures", "0"}),
                         60s);
   ASSERT_EQ(done.exit_code, 0) << done.output;
   EXPECT_EQ(partner.stat("requests"), 20u) << "nothing retried";
