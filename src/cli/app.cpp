@@ -166,6 +166,8 @@ int run(int argc, char** argv) {
   std::optional<unsigned> retry_after_seconds;
   partner->add_option("--retry-after", retry_after_seconds, "Send Retry-After: SECONDS with every 503");
   partner->add_option("--threads", partner_options.threads, "Event-loop threads")->capture_default_str();
+  partner->add_option("--response-bytes", partner_options.response_bytes,
+                      "Pad every 200's body to this many bytes (0: {\"ok\":true})");
   partner->add_flag("--record-bodies", partner_options.record_bodies, "Keep delivered bodies for GET /bodies");
 
   // demo

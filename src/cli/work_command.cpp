@@ -56,6 +56,7 @@ http::PartnerClientOptions partner_options(const config::Settings& s, std::size_
   o.max_connections = connections;
   o.tls_ca_file = s.partner_ca_file;
   o.tls_insecure = !s.partner_tls_verify;
+  o.accept_2xx_at_headers = true;  // the status decides: a 2xx with a huge body is still a yes
   if (!s.partner_authorization.empty()) o.headers.push_back({"Authorization", s.partner_authorization});
   return o;
 }
@@ -85,7 +86,8 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   const dispatch::DeliveryPolicyOptions policy{.retry_base = settings.retry_base,
                                                .retry_max_delay = settings.retry_max_delay,
                                                .max_attempts = static_cast<std::uint32_t>(settings.max_attempts),
-                                               .retryable = *retryable};
+                                               .retryable = *retryable,
+                                               .timeouts = {settings.connect_timeout, settings.request_timeout}};
 
   std::vector<std::unique_ptr<Lane>> lanes;
   for (std::size_t i = 0; i < settings.threads; ++i) {

@@ -89,7 +89,7 @@ Verdict DeliveryPolicy::judge(std::uint32_t attempt, const Result<PartnerAnswer>
 
   Verdict verdict;
   queue::DeadLetter& why = verdict.dead_letter;
-  std::string failure;
+  std::string& failure = verdict.failure;
   if (answer) {
     why.status = answer->status;
     why.response = answer->body_prefix.substr(0, queue::DeadLetter::response_limit);
@@ -100,7 +100,7 @@ Verdict DeliveryPolicy::judge(std::uint32_t attempt, const Result<PartnerAnswer>
       return verdict;
     }
   } else {
-    failure = fmt::format("partner unreachable: {}", answer.error().message());
+    failure = http::describe(answer.error(), options_.timeouts);
   }
   if (attempt >= options_.max_attempts) {
     verdict.kind = Verdict::Kind::dead_letter;

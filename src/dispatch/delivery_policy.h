@@ -2,8 +2,9 @@
 // retryable failure (by default 408, 425, 429, 5xx, and any transport failure: refused, reset,
 // timed out) is tried again later, with exponential backoff and full jitter, never before the
 // partner's Retry-After, until MAX_ATTEMPTS; then, or at once for any other status (retrying
-// cannot help a 400), the message is dead-lettered with the reason. Pure: no I/O, no clock of
-// its own, so every rule is unit-tested.
+// cannot help a 400), the message is dead-lettered with the reason. A failure is described once,
+// by http/failure_class.h ("timeout: no answer within REQUEST_TIMEOUT (10s)"), for both the dead
+// letter and the logs. Pure: no I/O, no clock of its own, so every rule is unit-tested.
 #pragma once
 
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "core/duration.h"
 #include "core/error.h"
 #include "dispatch/partner.h"
+#include "http/failure_class.h"
 #include "queue/dead_letter.h"
 
 namespace conveyor::dispatch {
@@ -37,12 +39,15 @@ struct DeliveryPolicyOptions {
   Duration retry_max_delay{300'000}; // no backoff is longer (Retry-After may be, up to 12 h)
   std::uint32_t max_attempts = 10;   // attempts in all, the first included
   RetryableStatuses retryable = *RetryableStatuses::parse("408,425,429,5xx");
+  http::CallTimeouts timeouts;       // named by timeout reasons: CONNECT_TIMEOUT, REQUEST_TIMEOUT
 };
 
 struct Verdict {
   enum class Kind { acknowledge, retry, dead_letter };
   Kind kind = Kind::acknowledge;
   std::chrono::milliseconds delay{0};  // retry: the earliest next attempt, from now
+  std::string failure;                 // retry, dead_letter: what happened, e.g. "partner answered 503",
+                                       // "refused: Connection refused"
   queue::DeadLetter dead_letter;       // dead_letter: why
 };
 

@@ -213,12 +213,7 @@ void Dispatcher::settle(const queue::Lease& lease, const Result<PartnerAnswer>& 
       backend_.retry_later(lease, verdict.delay);
       stats_.failed.add();
       stats_.retried.add();
-      if (answer) {
-        spdlog::debug("message {}: partner answered {}; retry in {}", lease.id, answer->status,
-                      format_duration(verdict.delay));
-      } else {
-        spdlog::debug("message {}: {}; retry in {}", lease.id, answer.error().message(), format_duration(verdict.delay));
-      }
+      spdlog::debug("message {}: {}; retry in {}", lease.id, verdict.failure, format_duration(verdict.delay));
       return;
     case Verdict::Kind::dead_letter:
       stats_.failed.add();

@@ -1,5 +1,7 @@
 #include "http/client.h"
 
+#include "http/client_error.h"
+
 #include <fmt/format.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -94,12 +96,16 @@ bool closed_by_peer(const error_code& ec) {
          ec == asio::error::connection_aborted || ec == asio::ssl::error::stream_truncated;
 }
 
-// Maps Beast's codes to the documented, Beast-free ones.
+// Maps Beast's codes to the documented, Beast-free ones. A Beast timeout here
+// is the request's deadline; connects say which deadline passed themselves.
 error_code public_error(const error_code& ec) {
-  if (ec == beast::error::timeout) return asio::error::timed_out;
+  if (ec == beast::error::timeout) return ClientError::request_timeout;
   if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
       ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
     return Error::connection_closed;
+  }
+  if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow) {
+    return ClientError::response_too_large;
   }
   if (ec.category() == beast_http_category()) return Error::http_protocol;
   return ec;
@@ -114,12 +120,19 @@ error_code last_ssl_error() {
 
 // Parses a response straight into a PartnerResponse: keeps the status, the
 // Retry-After value and the first bytes of the body, and stores no other
-// header, so a response costs no allocation beyond those strings.
+// header, so a response costs no allocation beyond those strings. It counts
+// the body itself (Beast's own limit would fail a too-long Content-Length
+// before reporting the head complete): past `max_body` it stops with
+// response_too_large, before reading further.
 class ResponseParser final : public bhttp::basic_parser<false> {
  public:
-  ResponseParser(PartnerResponse& out, std::uint64_t max_body, std::size_t keep) : out_(out), keep_(keep) {
-    body_limit(max_body);
+  ResponseParser(PartnerResponse& out, std::uint64_t max_body, std::size_t keep)
+      : out_(out), keep_(keep), max_body_(max_body) {
+    body_limit(boost::none);
   }
+
+  // The status line and every header have arrived.
+  bool head_done() const { return head_done_; }
 
  private:
   void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
@@ -131,24 +144,35 @@ class ResponseParser final : public bhttp::basic_parser<false> {
                      error_code&) override {
     if (name == bhttp::field::retry_after) out_.retry_after.assign(value.data(), value.size());
   }
-  void on_header_impl(error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+  void on_header_impl(error_code&) override { head_done_ = true; }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override {
+    if (length && *length > max_body_) {
+      ec = ClientError::response_too_large;
+      return;
+    }
     if (length) {
       out_.body_prefix.reserve(static_cast<std::size_t>(
           std::min<std::uint64_t>(*length, keep_)));
     }
   }
-  std::size_t on_body_impl(beast::string_view body, error_code&) override {
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
+    count(body.size(), ec);  // a body read until the connection closes
     keep(body);
     return body.size();
   }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  void on_chunk_header_impl(std::uint64_t size, beast::string_view, error_code& ec) override {
+    count(size, ec);
+  }
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
     keep(body);
     return body.size();
   }
   void on_finish_impl(error_code&) override {}
 
+  void count(std::uint64_t bytes, error_code& ec) {
+    body_size_ += bytes;
+    if (body_size_ > max_body_) ec = ClientError::response_too_large;
+  }
   void keep(beast::string_view piece) {
     const std::size_t room = keep_ - out_.body_prefix.size();
     out_.body_prefix.append(piece.data(), std::min(room, piece.size()));
@@ -156,6 +180,9 @@ class ResponseParser final : public bhttp::basic_parser<false> {
 
   PartnerResponse& out_;
   std::size_t keep_;  // body bytes to keep
+  std::uint64_t max_body_;
+  std::uint64_t body_size_ = 0;  // announced or received so far
+  bool head_done_ = false;
 };
 
 // One keep-alive connection with the storage it reuses for every request.
@@ -260,7 +287,7 @@ asio::awaitable<error_code> park(WaiterQueue& queue, Waiter& w) {
   if (w.woken) co_return error_code{};
   queue.remove(w);
   co_return ec == asio::error::operation_aborted ? error_code(asio::error::operation_aborted)
-                                                 : error_code(asio::error::timed_out);
+                                                 : error_code(ClientError::request_timeout);
 }
 
 }  // namespace
@@ -522,7 +549,13 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
       (void)bytes_read;
       got_response_bytes = got_response_bytes || parser.got_some();
       failure = read_error;
-      if (failure) break;
+      if (failure) {
+        // The status decides: a 2xx whose head arrived in full is the
+        // partner's yes, whatever its body then does (too large, cut off,
+        // late, malformed). The connection, its body unread, is closed.
+        if (options_.accept_2xx_at_headers && parser.head_done() && response.delivered()) failure = {};
+        break;
+      }
       if (response.status >= 200) {
         // Leftover bytes would be an unasked-for response: do not trust the
         // connection with another request.
@@ -566,11 +599,15 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
 
 asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_connection(
     Clock::time_point request_deadline) {
-  const auto deadline = std::min(request_deadline, Clock::now() + options_.connect_timeout);
+  const auto connect_deadline = Clock::now() + options_.connect_timeout;
+  const auto deadline = std::min(request_deadline, connect_deadline);
+  // Which deadline a timeout in this stage (lookup, connect, handshake) ran into.
+  const error_code timed_out = connect_deadline < request_deadline ? error_code(ClientError::connect_timeout)
+                                                                   : error_code(ClientError::request_timeout);
   if (endpoints_.empty()) {
     if (const error_code ec = co_await resolve(deadline)) {
       add(connect_failures_, 1);
-      co_return ec;
+      co_return ec == ClientError::request_timeout ? timed_out : ec;
     }
   }
   // A copy (shared, cheap): a failing connect elsewhere may clear the cache.
@@ -578,7 +615,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_c
 
   // Beast's connect does not check an already passed expiry: do not send a
   // SYN for a request that has already run out of time.
-  if (deadline <= Clock::now()) co_return error_code(asio::error::timed_out);
+  if (deadline <= Clock::now()) co_return timed_out;
 
   auto connection = std::make_unique<Connection>(executor_, tls_ ? &*tls_ : nullptr, connections_);
   beast::tcp_stream& transport = connection->tcp();
@@ -588,6 +625,9 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_c
   if (connect_error) {
     endpoints_ = {};  // the partner may have moved: look it up again next time
     add(connect_failures_, 1);
+    if (connect_error == beast::error::timeout) co_return timed_out;
+    // The kernel gave up on the SYN before either of our deadlines.
+    if (connect_error == asio::error::timed_out) co_return error_code(ClientError::connect_timeout);
     co_return public_error(connect_error);
   }
   error_code ec;
@@ -613,7 +653,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_c
   }
   if (ec) {
     add(connect_failures_, 1);
-    co_return public_error(ec);
+    co_return ec == beast::error::timeout ? timed_out : public_error(ec);
   }
   add(connections_opened_, 1);
   add(connections_open_, 1);

@@ -4,7 +4,8 @@
 //
 // One PartnerClient belongs to one io_context (thread) and is only used from
 // it: no locks. It knows nothing of queues; classifying responses (retry,
-// give up) is the caller's job. Only counters() may be read from any thread.
+// give up) is the caller's job, helped by http/failure_class.h, which names
+// every error below. Only counters() may be read from any thread.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -34,7 +35,13 @@ struct PartnerClientOptions {
   std::chrono::milliseconds connect_timeout{5'000};   // TCP connect + TLS handshake
   std::chrono::milliseconds request_timeout{30'000};  // whole post(): wait + connect + write + read
   std::size_t max_connections = 512;                  // open or opening, at most
-  std::size_t max_response_body = 64 * 1024;          // a larger body is an error
+  std::size_t max_response_body = 64 * 1024;          // a larger body is an error (too large), read no further
+  // The status decides: once a 2xx's status line and headers have arrived,
+  // post() returns it whatever its body then does (over max_response_body,
+  // cut off, past the deadline, malformed); the connection is then closed,
+  // never reused. On for the partner (a 200 with a 1 MiB label is a yes);
+  // off where the body is the answer (the SQS client).
+  bool accept_2xx_at_headers = false;
   std::size_t keep_body = PartnerResponse::body_prefix_limit;  // body bytes kept in the response
   std::string content_type = "application/json";      // of every request body
   std::string tls_ca_file;           // PEM CA bundle used instead of the system's default paths
@@ -64,13 +71,22 @@ class PartnerClient {
 
   // Sends `body` byte for byte as application/json with the Idempotency-Key
   // header. `body` and `idempotency_key` must stay valid until it completes.
-  // Any HTTP status is a successful Result. Errors:
-  //   boost::asio::error::timed_out       request_timeout passed (any stage)
-  //   Error::connection_closed            the server closed before a full response
-  //   Error::http_protocol                malformed or oversized response
+  // Any HTTP status is a successful Result (with accept_2xx_at_headers, a
+  // 2xx as soon as its head has arrived). Errors, by their FailureClass:
+  //   dns_error        host_not_found and the other netdb / addrinfo codes
+  //   connect_timeout  ClientError::connect_timeout: connect_timeout passed first
+  //                    (lookup, TCP connect, TLS handshake)
+  //   refused          connection_refused, host_unreachable, network_unreachable
+  //   timeout          ClientError::request_timeout: request_timeout passed (any
+  //                    stage, waiting for a connection included)
+  //   reset            Error::connection_closed (closed before a full response),
+  //                    connection_reset, broken_pipe
+  //   tls_error        OpenSSL's codes (handshake, certificate, host name)
+  //   malformed        Error::http_protocol: not valid HTTP
+  //   too_large        ClientError::response_too_large: head or body over the limits
+  // and two that are our own doing (classified reset, the fallback):
   //   boost::system::errc::invalid_argument  a key unusable as a header value
-  //   boost::asio::error::operation_aborted  the awaiting coroutine was cancelled
-  //   others as Asio reports them (connection_refused, host_not_found, TLS errors)
+  //   boost::asio::error::operation_aborted  cancel_all() or a cancelled coroutine
   boost::asio::awaitable<Result<PartnerResponse>> post(std::string_view body,
                                                        std::string_view idempotency_key);
 

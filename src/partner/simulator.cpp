@@ -34,6 +34,16 @@ ServerResponse json(unsigned status, std::string body) {
   return ServerResponse{status, kJson, std::move(body), {}, {}};
 }
 
+// {"ok":true,"label":"AAA…"} of `bytes` bytes, or {"ok":true} when that is longer.
+std::string ok_body(std::size_t bytes) {
+  constexpr std::string_view head = R"({"ok":true,"label":")", tail = R"("})";
+  if (bytes < head.size() + tail.size()) return R"({"ok":true})";
+  std::string body(head);
+  body.append(bytes - head.size() - tail.size(), 'A');
+  body.append(tail);
+  return body;
+}
+
 bool valid(const SimulatorOptions& o) {
   // Written so that NaN fails too.
   return o.fail_rate >= 0.0 && o.fail_rate <= 1.0 && o.drop_rate >= 0.0 && o.drop_rate <= 1.0 && o.delay.count() >= 0;
@@ -43,6 +53,7 @@ bool valid(const SimulatorOptions& o) {
 
 Simulator::Simulator(SimulatorOptions options)
     : options_(std::move(options)),
+      ok_body_(ok_body(options_.response_bytes)),
       stats_(options_.record_bodies),
       server_(http::ServerOptions{.listen = options_.listen, .threads = options_.threads},
               *this) {}
@@ -125,7 +136,7 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
     co_return response;
   }
   stats_.answered_ok(request.idempotency_key(), request.body());
-  co_return json(200, R"({"ok":true})");
+  co_return json(200, ok_body_);
 }
 
 ServerResponse Simulator::handle_get(const ServerRequest& request) const {

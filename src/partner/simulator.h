@@ -2,10 +2,11 @@
 // for the partner API. Every POST is answered after `delay`: with the status
 // its body names in `status_field` if any; else its connection is dropped
 // unanswered with probability `drop_rate`, or it is answered 503 with
-// probability `fail_rate`, or 200. Everything is counted exactly (see
+// probability `fail_rate`, or 200 (with a body of `response_bytes` when set,
+// like a carrier answering with a base64 label). Everything is counted exactly (see
 // partner/stats.h) so tests can prove nothing was lost or doubled.
 //
-//   POST <any path>  -> 200 {"ok":true} | 503 {"ok":false,...}
+//   POST <any path>  -> 200 {"ok":true} (or {"ok":true,"label":"AAA…"}) | 503 {"ok":false,...}
 //   GET  /stats      -> {"requests":…,"ok":…,"failed":…,"unique_keys":…,"duplicates":…,"in_flight":…}
 //   GET  /bodies     -> JSON array of the distinct bodies answered 200 (record_bodies only, else 404)
 //   GET  /healthz    -> 200
@@ -38,6 +39,7 @@ struct SimulatorOptions {
   double drop_rate = 0.0;    // 0.0–1.0: fraction of POSTs whose connection is closed unanswered
   std::string status_field;  // a POST body whose top-level field of this name is a status
                              // (100–599) is answered with it: tests mark the messages to refuse
+  std::size_t response_bytes = 0;  // 200 bodies are padded to this many bytes; 0: {"ok":true}
 };
 
 class Simulator final : private http::ServerHandler {
@@ -70,6 +72,7 @@ class Simulator final : private http::ServerHandler {
   unsigned marked_status(std::string_view body) const;
 
   const SimulatorOptions options_;
+  const std::string ok_body_;  // every 200's body
   Stats stats_;
   // Steady-clock nanoseconds until which the partner plays dead (GET /outage).
   mutable std::atomic<std::int64_t> down_until_{0};

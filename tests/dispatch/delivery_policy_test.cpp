@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "dispatch/circuit_breaker.h"
+#include "http/client_error.h"
 
 namespace conveyor::dispatch {
 namespace {
@@ -16,7 +17,7 @@ PartnerAnswer answered(unsigned status, std::string retry_after = "", std::strin
 
 DeliveryPolicy policy(std::uint32_t max_attempts = 5) {
   return DeliveryPolicy({.retry_base = 100ms, .retry_max_delay = 1s, .max_attempts = max_attempts,
-                         .retryable = *RetryableStatuses::parse("408,425,429,5xx")});
+                         .retryable = *RetryableStatuses::parse("408,425,429,5xx"), .timeouts = {}});
 }
 
 TEST(RetryableStatuses, ParsesCodesAndClassesAndRefusesTheRest) {
@@ -43,9 +44,26 @@ TEST(DeliveryPolicy, RetryableFailuresRetryUntilTheLastAttempt) {
   EXPECT_EQ(p.judge(2, reset).kind, Verdict::Kind::retry);
   const Verdict last = p.judge(3, reset);
   EXPECT_EQ(last.kind, Verdict::Kind::dead_letter);
-  EXPECT_EQ(last.dead_letter.reason.rfind("gave up after 3 attempts; last: partner unreachable: ", 0), 0u)
-      << last.dead_letter.reason;
+  EXPECT_EQ(last.dead_letter.reason, "gave up after 3 attempts; last: reset: " + reset.error().message());
   EXPECT_EQ(last.dead_letter.status, 0u);
+}
+
+TEST(DeliveryPolicy, AFailureIsDescribedByItsClassNamingTheDeadline) {
+  DeliveryPolicy p({.retry_base = 100ms, .retry_max_delay = 1s, .max_attempts = 2,
+                    .retryable = *RetryableStatuses::parse("5xx"), .timeouts = {.connect = 2s, .request = 300ms}});
+  const Result<PartnerAnswer> timeout = make_error_code(http::ClientError::request_timeout);
+  const Verdict first = p.judge(1, timeout);
+  EXPECT_EQ(first.kind, Verdict::Kind::retry);
+  EXPECT_EQ(first.failure, "timeout: no answer within REQUEST_TIMEOUT (300ms)");  // what the log says
+  const Verdict last = p.judge(2, timeout);
+  EXPECT_EQ(last.dead_letter.reason, "gave up after 2 attempts; last: timeout: no answer within REQUEST_TIMEOUT (300ms)");
+  EXPECT_EQ(p.judge(2, make_error_code(http::ClientError::connect_timeout)).dead_letter.reason,
+            "gave up after 2 attempts; last: connect_timeout: no connection within CONNECT_TIMEOUT (2s)");
+  EXPECT_EQ(p.judge(2, make_error_code(boost::asio::error::connection_refused)).dead_letter.reason,
+            "gave up after 2 attempts; last: refused: Connection refused");
+  EXPECT_EQ(p.judge(2, make_error_code(http::ClientError::response_too_large)).dead_letter.reason,
+            "gave up after 2 attempts; last: too_large: response too large");
+  EXPECT_EQ(p.judge(1, answered(503)).failure, "partner answered 503");
 }
 
 TEST(DeliveryPolicy, OtherStatusesAreDeadLetteredAtOnceWithTheStartOfTheAnswer) {

@@ -3,6 +3,7 @@
 // stop and abandon), not Redis or HTTP, which have their own suites.
 #include "dispatch/dispatcher.h"
 
+#include "http/client_error.h"
 #include "support/in_memory_queue.h"
 
 #include <gtest/gtest.h>
@@ -48,7 +49,7 @@ class ScriptedPartner final : public Partner {
     --running;
     if (ec) co_return make_error_code(Error::shutting_down);
     const unsigned status = answer(body);
-    if (status == 0) co_return make_error_code(asio::error::connection_reset);  // no answer at all
+    if (status == 0) co_return no_answer;  // no answer at all
     co_return PartnerAnswer{status, status >= 300 ? "refused: " + std::string(body) : "", retry_after};
   }
   void cancel_all() override {
@@ -58,6 +59,7 @@ class ScriptedPartner final : public Partner {
   // The status for a body; 0 is a dropped connection instead of an answer.
   std::function<unsigned(std::string_view)> answer = [](std::string_view) { return 200u; };
   std::string retry_after;  // sent with every answer
+  error_code no_answer = asio::error::connection_reset;  // the failure when `answer` gives 0
   std::size_t calls = 0, running = 0, max_running = 0;
   std::set<std::string> keys;
 
@@ -204,6 +206,24 @@ TEST(Dispatcher, AMessageOutOfAttemptsIsDeadLetteredSayingWhy) {
   }
   EXPECT_EQ(partner.calls, 18u + 2u * 3u);
   EXPECT_EQ(queue.retried.size(), 4u);
+}
+
+TEST(Dispatcher, ADeadLetterNamesTheClassOfTheLastFailure) {
+  asio::io_context io;
+  InMemoryQueue queue(10);
+  ScriptedPartner partner(io, 1ms);
+  partner.answer = [](std::string_view body) { return ends_in_7(body) ? 0u : 200u; };
+  partner.no_answer = http::ClientError::request_timeout;
+  auto o = options(10, 10, 5ms, true);
+  o.policy.max_attempts = 2;
+  o.policy.timeouts.request = 300ms;
+  o.circuit.threshold = 0;
+  Dispatcher d(io.get_executor(), queue, partner, o);
+  ASSERT_TRUE(run_to_completion(io, d));
+  ASSERT_EQ(queue.dead.size(), 1u);  // {"i":7}
+  EXPECT_EQ(queue.dead.begin()->second.reason,
+            "gave up after 2 attempts; last: timeout: no answer within REQUEST_TIMEOUT (300ms)");
+  EXPECT_EQ(queue.dead.begin()->second.status, 0u);
 }
 
 TEST(Dispatcher, PoisonIsDeadLetteredWithoutReachingThePartner) {

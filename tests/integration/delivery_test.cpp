@@ -255,6 +255,42 @@ TEST_P(Delivery, RefusedMessagesAreDeadLetteredListedRequeuedAndPurged) {
   EXPECT_EQ(boost::json::parse(listed.output.substr(listed.output.find('['))).as_array().size(), 0u);
 }
 
+// Issue 8.3: the status decides. A carrier answering 200 with a 1 MiB label accepted the message:
+// it is acknowledged once, not retried and dead-lettered as a malformed answer.
+TEST_P(Delivery, APartnerAnswering200WithA1MiBBodyHasEachMessageDeliveredOnce) {
+  PartnerSimulator partner({"--delay", "1ms", "--response-bytes", std::to_string(1024 * 1024)});
+  publish(20);
+  const auto done = run(work(partner, {"--until-empty", "--concurrency", "10", "--max-attempts", "3",
+                                       "--retry-base", "10ms", "--retry-max-delay", "50ms", "--circuit-failures", "0"}),
+                        60s);
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  EXPECT_EQ(partner.stat("requests"), 20u) << "nothing retried";
+  EXPECT_EQ(partner.stat("duplicates"), 0u);
+  EXPECT_EQ(partner.bodies(), generated_messages(20));
+  queue.expect_drained(kChannel);
+  const auto listed = run(command("dlq list", {"--json"}), 30s);
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_EQ(boost::json::parse(listed.output.substr(listed.output.find('['))).as_array().size(), 0u) << listed.output;
+}
+
+// Issue 8.4: a partner that never answers is dead-lettered as a timeout naming REQUEST_TIMEOUT.
+TEST_P(Delivery, APartnerThatNeverAnswersIsDeadLetteredAsATimeoutNamingRequestTimeout) {
+  PartnerSimulator silent({"--delay", "60s"});
+  publish(3);
+  const auto done = run(work(silent, {"--until-empty", "--concurrency", "10", "--request-timeout", "300ms",
+                                      "--max-attempts", "2", "--retry-base", "10ms", "--retry-max-delay", "50ms"}),
+                        60s);
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  const auto listed = run(command("dlq list", {"--json"}), 30s);
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  const auto rows = boost::json::parse(listed.output.substr(listed.output.find('['))).as_array();
+  ASSERT_EQ(rows.size(), 3u) << listed.output;
+  for (const auto& row : rows) {
+    EXPECT_EQ(row.at("reason").at("reason"), "gave up after 2 attempts; last: timeout: no answer within REQUEST_TIMEOUT (300ms)");
+    EXPECT_EQ(row.at("reason").at("status"), 0);
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(BothBackends, Delivery, ::testing::Values(Backend::redis, Backend::sqs),
                          [](const ::testing::TestParamInfo<Backend>& info) {
                            return info.param == Backend::redis ? std::string("Redis") : std::string("Sqs");

@@ -82,6 +82,27 @@ TEST(Simulator, AnswersOkNoSoonerThanTheDelay) {
   EXPECT_EQ(sim->stats(), (StatsSnapshot{1, 1, 0, 1, 0, 0}));
 }
 
+TEST(Simulator, PadsOkBodiesToResponseBytes) {
+  auto options = with(0ms);
+  options.response_bytes = 1024 * 1024;  // a carrier's base64 label
+  Running sim(options);
+  boost::asio::io_context io;
+  TestClient client(io, sim.endpoint());
+  const Reply reply = client.request("POST", "/", "{}", "key-1");
+  ASSERT_FALSE(reply.error) << reply.error.message();
+  EXPECT_EQ(reply.status, 200u);
+  ASSERT_EQ(reply.body.size(), 1024u * 1024u);
+  EXPECT_EQ(reply.body.substr(0, 20), R"({"ok":true,"label":")");
+  EXPECT_EQ(reply.body.substr(reply.body.size() - 3), R"(A"})");
+  EXPECT_TRUE(boost::json::parse(reply.body).as_object().at("ok").as_bool());
+
+  auto tiny = with(0ms);
+  tiny.response_bytes = 5;  // too small to pad: the usual answer
+  Running small(tiny);
+  TestClient small_client(io, small.endpoint());
+  EXPECT_EQ(small_client.request("POST", "/", "{}", "key-1").body, R"({"ok":true})");
+}
+
 TEST(Simulator, FailRateOneAnswersEvery503AndRecordsNoKey) {
   auto options = with(0ms, 1.0);
   options.retry_after = std::chrono::seconds(7);
