@@ -15,6 +15,7 @@
 #include "cli/admin_command.h"
 #include "cli/demo_command.h"
 #include "cli/publish_command.h"
+#include "cli/version.h"
 #include "cli/work_command.h"
 #include "config/config_error.h"
 #include "config/settings.h"
@@ -65,10 +66,15 @@ int run(int argc, char** argv) {
   CLI::App app{"Conveyor: takes messages from a queue and delivers them to a partner API, thousands at a time."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every command");
+  app.set_version_flag("--version", version_text(), "Print the version and the git commit built from");
+  // The global options below are accepted after a subcommand too (`conveyor work --env-file
+  // prod.env`): a subcommand hands the options it does not know to the main command.
+  app.fallthrough();
 
   std::string env_file;
   config::KeyValues flags;
-  app.add_option("--env-file", env_file, "Settings file (default: ./.env if present)");
+  app.add_option("--env-file", env_file, "Settings file (default: ./.env if present)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   key_option(&app, "--log-level", "LOG_LEVEL", flags, "trace, debug, info, warn, error, off");
 
   // work
@@ -180,6 +186,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);
