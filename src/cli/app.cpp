@@ -18,6 +18,7 @@
 #include "cli/version.h"
 #include "cli/work_command.h"
 #include "config/config_error.h"
+#include "config/key_suggestion.h"
 #include "config/settings.h"
 #include "core/duration.h"
 #include "partner/simulator.h"
@@ -41,10 +42,16 @@ void key_option(CLI::App* app, const std::string& flag, std::string key, config:
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last one wins
 }
 
+// The .env layer. Keys Conveyor does not know are ignored (the file is often shared), but one a
+// typo away from a known key is worth a warning: otherwise the setting is silently lost.
 config::KeyValues env_file_layer(const std::string& env_file) {
-  if (!env_file.empty()) return config::read_env_file(env_file);  // asked for: must exist
-  if (std::filesystem::exists(".env")) return config::read_env_file(".env");
-  return {};
+  config::EnvFile file;
+  if (!env_file.empty()) file = config::read_env_file(env_file);  // asked for: must exist
+  else if (std::filesystem::exists(".env")) file = config::read_env_file(".env");
+  for (const std::string& warning : config::misspelt_key_warnings(file)) {
+    std::fprintf(stderr, "conveyor: warning: %s\n", warning.c_str());
+  }
+  return file.values();
 }
 
 void use_stderr_logging(const std::string& level) {

@@ -98,6 +98,31 @@ TEST(Configuration, GlobalOptionsAreAcceptedAfterTheSubcommand) {
   EXPECT_EQ(run.output, bad_level);
 }
 
+// Regression: a comment after a quoted value was refused as an unterminated quote.
+TEST(Configuration, EnvFileWrittenForPythonDotenvIsRead) {
+  const std::string path = ::testing::TempDir() + "/conveyor-dotenv.env";
+  {
+    std::ofstream out(path);
+    out << "export CHANNEL_NAME='c'  # the channel\nTARGET_URL=\"http://127.0.0.1:9/x\" # partner\n"
+           "LEASE_TIMEOUT='never' # oops\n";
+  }
+  const auto run = run_conveyor({"--env-file", path, "work"}, 20s);
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.output, "conveyor: LEASE_TIMEOUT: expected a duration like 30s or 250ms, got 'never'\n");
+}
+
+TEST(Configuration, AMisspeltKeyInTheEnvFileIsWarnedAboutAndOthersAreIgnored) {
+  const std::string path = ::testing::TempDir() + "/conveyor-typo.env";
+  {
+    std::ofstream out(path);
+    out << "CHANNEL_NAME=c\nDATABASE_URL=postgres://elsewhere\nCONCURENCY=5\nLOG_LEVEL=loud\n";
+  }
+  const auto run = run_conveyor({"work", "--env-file", path, "--target-url", "http://127.0.0.1:9/x"}, 20s);
+  EXPECT_EQ(run.exit_code, 2);
+  EXPECT_EQ(run.output, "conveyor: warning: " + path + ":3: unknown key CONCURENCY; did you mean CONCURRENCY?\n"
+                        "conveyor: LOG_LEVEL: expected one of trace, debug, info, warn, error, off, got 'loud'\n");
+}
+
 std::string command_output(const std::string& command) {
   std::string out;
   FILE* pipe = ::popen(command.c_str(), "r");
