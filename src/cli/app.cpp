@@ -15,8 +15,10 @@
 #include "cli/admin_command.h"
 #include "cli/demo_command.h"
 #include "cli/publish_command.h"
+#include "cli/version.h"
 #include "cli/work_command.h"
 #include "config/config_error.h"
+#include "config/key_suggestion.h"
 #include "config/settings.h"
 #include "core/duration.h"
 #include "partner/simulator.h"
@@ -40,10 +42,16 @@ void key_option(CLI::App* app, const std::string& flag, std::string key, config:
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a repeated flag: the last one wins
 }
 
+// The .env layer. Keys Conveyor does not know are ignored (the file is often shared), but one a
+// typo away from a known key is worth a warning: otherwise the setting is silently lost.
 config::KeyValues env_file_layer(const std::string& env_file) {
-  if (!env_file.empty()) return config::read_env_file(env_file);  // asked for: must exist
-  if (std::filesystem::exists(".env")) return config::read_env_file(".env");
-  return {};
+  config::EnvFile file;
+  if (!env_file.empty()) file = config::read_env_file(env_file);  // asked for: must exist
+  else if (std::filesystem::exists(".env")) file = config::read_env_file(".env");
+  for (const std::string& warning : config::misspelt_key_warnings(file)) {
+    std::fprintf(stderr, "conveyor: warning: %s\n", warning.c_str());
+  }
+  return file.values();
 }
 
 void use_stderr_logging(const std::string& level) {
@@ -65,10 +73,15 @@ int run(int argc, char** argv) {
   CLI::App app{"Conveyor: takes messages from a queue and delivers them to a partner API, thousands at a time."};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every command");
+  app.set_version_flag("--version", version_text(), "Print the version and the git commit built from");
+  // The global options below are accepted after a subcommand too (`conveyor work --env-file
+  // prod.env`): a subcommand hands the options it does not know to the main command.
+  app.fallthrough();
 
   std::string env_file;
   config::KeyValues flags;
-  app.add_option("--env-file", env_file, "Settings file (default: ./.env if present)");
+  app.add_option("--env-file", env_file, "Settings file (default: ./.env if present)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   key_option(&app, "--log-level", "LOG_LEVEL", flags, "trace, debug, info, warn, error, off");
 
   // work
@@ -184,6 +197,8 @@ int run(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     app.exit(e);

@@ -35,7 +35,7 @@ asio::awaitable<Result<publish::PublishSummary>> connect_and_publish(
 }  // namespace
 
 int run_publish(const config::Settings& settings, const PublishCommandOptions& options) {
-  const QueueLayout layout = resolve_queues(settings);
+  const QueueLayout layout = resolve_queues(settings, DeadLetters::unused);  // publishing never dead-letters
 
   std::ifstream file;
   std::istream* in = &std::cin;

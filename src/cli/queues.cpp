@@ -56,7 +56,7 @@ std::size_t receivers_per_shard(const QueueLayout& layout, const config::Setting
   return std::clamp<std::size_t>((lane + layout.shards.size() - 1) / layout.shards.size(), 1, kMaxReceivers);
 }
 
-QueueLayout resolve_sqs(const config::Settings& settings) {
+QueueLayout resolve_sqs(const config::Settings& settings, DeadLetters dead_letters) {
   QueueLayout layout;
   layout.kind = config::QueueKind::sqs;
   sqs::ClientOptions& options = layout.sqs;
@@ -94,7 +94,7 @@ QueueLayout resolve_sqs(const config::Settings& settings) {
     }
   }
   layout.sqs_dead_letter_url = settings.sqs_dead_letter_url;
-  if (layout.sqs_dead_letter_url.empty()) {
+  if (layout.sqs_dead_letter_url.empty() && dead_letters == DeadLetters::used) {
     // By convention <channel>-dead, as Redis keeps <channel>:dead; the channel defaults to the
     // first queue URL's last path segment.
     const std::string channel = settings.channel.empty() ? layout.shards.front().substr(layout.shards.front().rfind('/') + 1)
@@ -131,8 +131,8 @@ std::string QueueLayout::describe() const {
   return fmt::format("SQS queue {}{} via {} ({})", shards.front(), shard_text, sqs.endpoint, sqs.region);
 }
 
-QueueLayout resolve_queues(const config::Settings& settings) {
-  if (settings.queue == config::QueueKind::sqs) return resolve_sqs(settings);
+QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_letters) {
+  if (settings.queue == config::QueueKind::sqs) return resolve_sqs(settings, dead_letters);
   QueueLayout layout;
   layout.redis = redis_endpoint(settings);
   layout.shards = queue::shard_names(settings.channel, settings.shards);

@@ -33,9 +33,14 @@ struct QueueLayout {
   std::string describe() const;
 };
 
+// Whether the command at hand reads or writes dead letters (`work`, `stats`, `dlq`) or never does
+// (`publish`): only then must the SQS dead-letter queue exist, and is it looked up.
+enum class DeadLetters { used, unused };
+
 // Throws config::ConfigError naming the key at fault: an unusable URL, a queue that does not
-// exist or cannot be reached, credentials the service refuses.
-QueueLayout resolve_queues(const config::Settings& settings);
+// exist or cannot be reached, credentials the service refuses. With DeadLetters::unused,
+// sqs_dead_letter_url is SQS_DEAD_LETTER_QUEUE_URL as given (possibly empty), unchecked.
+QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_letters = DeadLetters::used);
 
 // What one lane of `concurrency` deliveries reads: one backend per shard, read fairly.
 std::unique_ptr<queue::QueueBackend> make_lane_queue(boost::asio::any_io_executor executor, const QueueLayout& layout,

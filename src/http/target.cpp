@@ -77,7 +77,7 @@ Result<Target> parse_target(std::string_view text, std::string* why) {
   }
 
   target.request_target = std::string_view(url.encoded_path());
-  if (target.request_target.empty()) target.request_target = "/";
+  if (target.request_target.empty()) target.request_target.push_back('/');  // = "/": GCC 12 -O3, false -Wrestrict
   if (target.request_target.front() != '/') return fail(why, "the URL path must be absolute");
   if (url.has_query()) {
     target.request_target += '?';

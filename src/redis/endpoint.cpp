@@ -32,7 +32,7 @@ std::string Endpoint::to_string() const {
   }
   u.set_host_address(host);
   u.set_port_number(port);
-  u.set_path("/" + std::to_string(db));
+  u.set_path(fmt::format("/{}", db));  // not "/" + std::to_string(db): GCC 12 -O3 sees a false -Wrestrict
   if (tls && !tls_ca_file.empty()) u.params().append({"ca_file", tls_ca_file});
   if (tls && !tls_verify) u.params().append({"verify", "false"});
   return std::string(u.buffer());

@@ -32,6 +32,21 @@ TEST(SqsConfiguration, AMissingQueueFailsAtStartNamingTheKeyAndNoSecret) {
   EXPECT_EQ(by_url.output.rfind("conveyor: SQS_QUEUE_URL: ", 0), 0u) << by_url.output;
 }
 
+// Regression: publish looked up <channel>-dead and failed without it, though it never dead-letters.
+TEST(SqsConfiguration, PublishNeedsNoDeadLetterQueueButWorkDoes) {
+  SqsEmulator sqs;
+  const std::string url = sqs.create_queue("orders");
+  const auto published = run_conveyor({"publish", "--channel", "orders", "--count", "3"}, 30s, sqs.environment());
+  EXPECT_EQ(published.exit_code, 0) << published.output;
+  EXPECT_EQ(sqs.messages_in(url), 3u);
+
+  const auto work = run_conveyor({"work", "--channel", "orders", "--target-url", "http://127.0.0.1:9/x"}, 30s,
+                                 sqs.environment());
+  EXPECT_EQ(work.exit_code, 2) << work.output;
+  EXPECT_EQ(work.output.rfind("conveyor: SQS_DEAD_LETTER_QUEUE_URL: not set, and no queue 'orders-dead'", 0), 0u)
+      << work.output;
+}
+
 TEST(SqsConfiguration, MessagesOverTheQueuesSizeLimitAreRefusedByLineAndTheRestGo) {
   SqsEmulator sqs;
   const std::string url = sqs.create_queue("small", {{"MaximumMessageSize", "1024"}});
