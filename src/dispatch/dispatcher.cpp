@@ -92,6 +92,7 @@ asio::awaitable<void> Dispatcher::run() {
       continue;
     }
     error_backoff = kFirstErrorBackoff;
+    stats_.dead_lettered.add(backend_.take_dead_lettered());
     if (leased->empty()) {
       if (options_.until_empty && in_flight() == 0) {
         // Only our own outcomes can be pending here; write them before asking,

@@ -73,6 +73,10 @@ class QueueBackend {
   // come back to any worker when they expire. The handler must outlive the backend or be reset.
   using FailureHandler = std::function<void(const std::string& why)>;
   virtual void on_failure(FailureHandler handler) { (void)handler; }
+
+  // Messages the backend dead-lettered by itself since the last call, without handing them out
+  // (on Redis: messages over MAX_MESSAGE_BYTES, moved to the dead set by the lease script).
+  virtual std::size_t take_dead_lettered() { return 0; }
 };
 
 }  // namespace conveyor::queue

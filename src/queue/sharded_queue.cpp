@@ -91,6 +91,12 @@ boost::asio::awaitable<error_code> ShardedQueue::flush() { return on_every_shard
 
 boost::asio::awaitable<error_code> ShardedQueue::shutdown() { return on_every_shard(&QueueBackend::shutdown); }
 
+std::size_t ShardedQueue::take_dead_lettered() {
+  std::size_t n = 0;
+  for (auto& shard : shards_) n += shard.backend->take_dead_lettered();
+  return n;
+}
+
 void ShardedQueue::on_failure(FailureHandler handler) {
   for (auto& shard : shards_) shard.backend->on_failure(handler);
 }

@@ -293,6 +293,7 @@ struct RedisQueue::State {
   std::string failure;
   FailureHandler on_failure;
   std::function<void()> before_write;  // test seam, see set_write_hook()
+  std::size_t buried = 0;              // giants dead-lettered by the lease script, not yet taken
 
   // The flusher ended with an exception: outcomes can no longer be written, so the lane must
   // stop; flush() callers wake with the error rather than wait for ever.
@@ -516,6 +517,7 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(LeaseLimits limits
     }
     const std::int64_t buried = answer->elements[0].integer;
     if (buried > 0) {
+      state->buried += static_cast<std::size_t>(buried);
       spdlog::warn("redis queue {}: {} message(s) over MAX_MESSAGE_BYTES ({}) dead-lettered in place", k.list,
                    buried, state->max_message_bytes);
       // Giants are dead letters like any other: the dead set keeps to its retention.
@@ -587,6 +589,8 @@ asio::awaitable<error_code> RedisQueue::flush() {
 }
 
 void RedisQueue::on_failure(FailureHandler handler) { state_->on_failure = std::move(handler); }
+
+std::size_t RedisQueue::take_dead_lettered() { return std::exchange(state_->buried, 0); }
 
 void RedisQueue::set_write_hook(std::function<void()> hook) { state_->before_write = std::move(hook); }
 

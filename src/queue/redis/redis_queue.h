@@ -101,6 +101,7 @@ class RedisQueue final : public QueueBackend {
   boost::asio::awaitable<error_code> flush() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;
   void on_failure(FailureHandler handler) override;
+  std::size_t take_dead_lettered() override;
 
   // Test seam: runs on the flusher before each batch of outcomes is written. An exception it
   // throws is what a bug in the writer looks like: the queue then fails for good (see on_failure).
