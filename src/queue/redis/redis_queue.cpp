@@ -5,7 +5,9 @@
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 #include <algorithm>
+#include <optional>
 #include <random>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -16,6 +18,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/outage_log.h"
 #include "redis/connection.h"
 
 namespace conveyor::queue {
@@ -193,6 +196,7 @@ struct RedisQueue::State {
         outcome_recorded(executor, asio::steady_timer::time_point::max()),
         batch_written(executor, asio::steady_timer::time_point::max()),
         retry_pause(executor),
+        outage(fmt::format("redis (queue {})", channel)),
         random(std::random_device{}()) {
     acks.per_outcome = 1;
     releases.per_outcome = 2;
@@ -225,8 +229,19 @@ struct RedisQueue::State {
   asio::steady_timer batch_written;     // wakes flush() callers
   asio::steady_timer retry_pause;       // the flusher's wait after a failure
 
+  // The one voice of this connection's failures (the dispatcher above stays quiet): a line per
+  // failed attempt for a minute, then one a minute, and one when a lease succeeds again.
+  OutageLog outage;
+
   bool stopping = false;
   std::mt19937_64 random;
+
+  void failed(std::string_view reason, std::optional<std::chrono::milliseconds> retry_in = std::nullopt) {
+    if (auto line = outage.failed(Clock::now(), reason, retry_in)) spdlog::warn("{}", *line);
+  }
+  void succeeded() {
+    if (auto line = outage.succeeded(Clock::now())) spdlog::info("{}", *line);
+  }
 
   void record() {
     ++recorded;
@@ -269,12 +284,11 @@ struct RedisQueue::State {
       self->last_error = connected.error();
       self->last_why = why.empty() ? connected.error().message() : why;
       self->next_attempt = Clock::now() + self->backoff;
-      spdlog::warn("redis queue {}: {}; next attempt in {} ms", self->keys.list, self->last_why,
-                   self->backoff.count());
+      self->failed(self->last_why, self->backoff);
       self->backoff = std::min(self->backoff * 2, kMaxBackoff);
       co_return self->last_error;
     }
-    if (self->last_error) spdlog::info("redis queue {}: reconnected to {}", self->keys.list, self->endpoint.to_string());
+    if (self->last_error) spdlog::debug("redis queue {}: reconnected to {}", self->keys.list, self->endpoint.to_string());
     self->last_error = {};
     self->last_why.clear();
     self->backoff = kFirstBackoff;
@@ -408,14 +422,20 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(std::size_t max) {
   const std::string prefix = state->id_prefix();
   const std::vector<std::string_view> args = {count, state->lease_ms, prefix};
   auto reply = co_await lease_script().run(**connection, keys, args);
-  if (!reply) co_return reply.error();
+  if (!reply) {
+    state->failed(fmt::format("lost the connection: {}", reply.error().message()));
+    co_return reply.error();
+  }
   if (reply->is_error()) {
-    spdlog::warn("redis queue {}: lease failed: {}", k.list, reply->string);
+    // Say, a key that became a string mid-run: retried like an outage, and logged like one.
+    state->failed(fmt::format("lease failed: {}", reply->string));
     co_return make_error_code(Error::redis_reply);
   }
   if (reply->type != redis::Reply::Type::array || reply->elements.size() % 4 != 0) {
+    state->failed("lease failed: a reply of the wrong shape");
     co_return make_error_code(Error::redis_unexpected);
   }
+  state->succeeded();
 
   std::vector<Lease> leases;
   leases.reserve(reply->elements.size() / 4);

@@ -38,8 +38,11 @@
 // On a transport error the connection is rebuilt with exponential backoff
 // (50 ms doubling to 2 s between attempts); recorded outcomes are kept and
 // written after the reconnect; lease() and backlog() return the error at once
-// so the caller can back off. If a lease reply is lost in transit the
-// messages stay leased until their deadline and then come back (attempt + 1).
+// so the caller can back off. The queue alone logs these failures, through
+// an OutageLog (core/outage_log.h): a line per failed attempt in the first
+// minute, then one a minute, and one when a lease succeeds again. If a lease
+// reply is lost in transit the messages stay leased until their deadline and
+// then come back (attempt + 1).
 //
 // One instance per io_context (thread), used only from it; it owns its own
 // Connection. Destroying it stops the flusher: outcomes not yet flushed are
