@@ -100,9 +100,10 @@ asio::awaitable<RedisCheck> check_redis(const redis::Endpoint& endpoint, const s
   co_return found;
 }
 
-// The start-up check, blocking (start-up only). A mistake throws; an unreachable Redis is said
-// and left to the command: `work` keeps trying (a worker may start before Redis), the one-shot
-// commands fail when they connect.
+// The start-up check, blocking (start-up only). A mistake throws; an unreachable Redis is left to
+// the command, which says so itself: `work` keeps trying (a worker may start before Redis) and
+// logs each attempt, the one-shot commands fail when they connect. A warning here would only
+// come before a later configuration error and repeat what the command logs next.
 void check_redis_at_start(const QueueLayout& layout, const config::Settings& settings) {
   asio::io_context io;
   auto future = asio::co_spawn(io, check_redis(layout.redis, layout.shards, settings.connect_timeout), asio::use_future);
@@ -110,7 +111,7 @@ void check_redis_at_start(const QueueLayout& layout, const config::Settings& set
   const RedisCheck found = future.get();
   if (!found.mistake.empty()) throw config::ConfigError(found.mistake);
   if (!found.unreachable.empty()) {
-    spdlog::warn("{} (start-up check of the login, database and key types skipped)", found.unreachable);
+    spdlog::debug("{} (start-up check of the login, database and key types skipped)", found.unreachable);
   }
 }
 
