@@ -6,6 +6,8 @@
 
 #include <signal.h>
 
+#include <algorithm>
+#include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
@@ -123,9 +125,12 @@ TEST_F(RedisStartup, ARedisThatIsDownIsWaitedForByTheWorkerAndFailsTheOneShotCom
   auto worker = start_conveyor({"work", "--channel", kChannel, "--redis-url", redis.url(), "--target-url",
                                 partner.url(), "--concurrency", "10", "--threads", "1"});
   std::string seen;
-  for (auto line = worker.read_line(30s); line; line = worker.read_line(30s)) {
-    seen += *line + "\n";
-    if (line->find("unreachable") != std::string::npos) break;  // a lane is trying
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (seen.find("unreachable") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto line = worker.read_line(std::max(left, 1ms));
+    if (!line) break;
+    seen += *line + "\n";  // until a lane says it is trying
   }
   ASSERT_NE(seen.find("redis (queue shipments) unreachable: cannot connect to"), std::string::npos) << seen;
   ASSERT_FALSE(worker.wait(0ms)) << "the worker gave up: " << seen << worker.read_all(1s);
