@@ -45,16 +45,12 @@ redis::Endpoint redis_endpoint(const config::Settings& settings) {
 }
 
 // What the Redis start-up check found. `mistake` (the key at fault and Redis's words) can never
-// heal by retrying; `unreachable` may: Redis is not up yet, or answers "LOADING".
+// heal by retrying. `unchecked` says why nothing could be checked, which may heal: Redis is not up
+// yet, or answers "LOADING"; or an ACL user may not run TYPE (the queue itself does not need it).
 struct RedisCheck {
   std::string mistake;
-  std::string unreachable;
+  std::string unchecked;
 };
-
-// Error replies that a retry cannot cure: the login is refused or lacks the rights.
-bool is_login_error(const std::string& reply) {
-  return reply.starts_with("NOAUTH") || reply.starts_with("WRONGPASS") || reply.starts_with("NOPERM");
-}
 
 // Logs in and selects the database (Connection::connect does both), then reads the type of every
 // shard key in one round trip: each must be a list, or absent. LLEN beside TYPE gives Redis's own
@@ -67,7 +63,7 @@ asio::awaitable<RedisCheck> check_redis(const redis::Endpoint& endpoint, const s
   if (!connection) {
     const bool refused = connection.error() == redis::ConnectError::auth_failed ||
                          connection.error() == redis::ConnectError::select_failed;
-    (refused ? found.mistake : found.unreachable) = fmt::format("REDIS_URL: {}", why);
+    (refused ? found.mistake : found.unchecked) = fmt::format("REDIS_URL: {}", why);
     co_return found;
   }
   std::vector<std::vector<std::string_view>> commands;
@@ -77,17 +73,21 @@ asio::awaitable<RedisCheck> check_redis(const redis::Endpoint& endpoint, const s
   }
   auto replies = co_await (*connection)->pipeline(commands);
   if (!replies) {
-    found.unreachable = fmt::format("REDIS_URL: lost the connection to {}: {}", endpoint.to_string(),
-                                    replies.error().message());
+    found.unchecked =
+        fmt::format("REDIS_URL: lost the connection to {}: {}", endpoint.to_string(), replies.error().message());
     co_return found;
   }
   for (std::size_t i = 0; i < shards.size(); ++i) {
     const redis::Reply& type = (*replies)[2 * i];
     const redis::Reply& length = (*replies)[2 * i + 1];
+    if (type.string.starts_with("NOAUTH")) {
+      found.mistake = fmt::format("REDIS_URL: Redis at {} wants a password, and the URL has none: {}",
+                                  endpoint.to_string(), type.string);
+      co_return found;
+    }
     if (type.is_error()) {
-      // Redis may be loading its data set or failing over: that heals. A refused login does not.
-      (is_login_error(type.string) ? found.mistake : found.unreachable) =
-          fmt::format("REDIS_URL: Redis at {} refused TYPE {}: {}", endpoint.to_string(), shards[i], type.string);
+      // Redis may be loading its data set or failing over: that heals.
+      found.unchecked = fmt::format("REDIS_URL: Redis at {} refused TYPE {}: {}", endpoint.to_string(), shards[i], type.string);
       co_return found;
     }
     if (type.string != "list" && type.string != "none") {
@@ -100,7 +100,7 @@ asio::awaitable<RedisCheck> check_redis(const redis::Endpoint& endpoint, const s
   co_return found;
 }
 
-// The start-up check, blocking (start-up only). A mistake throws; an unreachable Redis is left to
+// The start-up check, blocking (start-up only). A mistake throws; what is unchecked is left to
 // the command, which says so itself: `work` keeps trying (a worker may start before Redis) and
 // logs each attempt, the one-shot commands fail when they connect. A warning here would only
 // come before a later configuration error and repeat what the command logs next.
@@ -110,8 +110,8 @@ void check_redis_at_start(const QueueLayout& layout, const config::Settings& set
   io.run();
   const RedisCheck found = future.get();
   if (!found.mistake.empty()) throw config::ConfigError(found.mistake);
-  if (!found.unreachable.empty()) {
-    spdlog::debug("{} (start-up check of the login, database and key types skipped)", found.unreachable);
+  if (!found.unchecked.empty()) {
+    spdlog::debug("{} (start-up check of the login, database and key types skipped)", found.unchecked);
   }
 }
 
