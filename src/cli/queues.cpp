@@ -87,7 +87,8 @@ asio::awaitable<RedisCheck> check_redis(const redis::Endpoint& endpoint, const s
     }
     if (type.is_error()) {
       // Redis may be loading its data set or failing over: that heals.
-      found.unchecked = fmt::format("REDIS_URL: Redis at {} refused TYPE {}: {}", endpoint.to_string(), shards[i], type.string);
+      found.unchecked =
+          fmt::format("REDIS_URL: Redis at {} refused TYPE {}: {}", endpoint.to_string(), shards[i], type.string);
       co_return found;
     }
     if (type.string != "list" && type.string != "none") {
@@ -106,7 +107,8 @@ asio::awaitable<RedisCheck> check_redis(const redis::Endpoint& endpoint, const s
 // come before a later configuration error and repeat what the command logs next.
 void check_redis_at_start(const QueueLayout& layout, const config::Settings& settings) {
   asio::io_context io;
-  auto future = asio::co_spawn(io, check_redis(layout.redis, layout.shards, settings.connect_timeout), asio::use_future);
+  auto future =
+      asio::co_spawn(io, check_redis(layout.redis, layout.shards, settings.connect_timeout), asio::use_future);
   io.run();
   const RedisCheck found = future.get();
   if (!found.mistake.empty()) throw config::ConfigError(found.mistake);

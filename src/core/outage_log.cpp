@@ -25,8 +25,8 @@ std::optional<std::string> OutageLog::failed(TimePoint now, std::string_view rea
   // Due: one line, then the next a whole period later (periods without a failure are skipped).
   while (next_summary_ <= now) next_summary_ += options_.summary_every;
   const auto down = std::chrono::duration_cast<std::chrono::milliseconds>(now - since_);
-  return fmt::format("{} unreachable for {}: {}", subject_, format_elapsed(std::chrono::floor<std::chrono::minutes>(down)),
-                     reason);
+  return fmt::format("{} unreachable for {}: {}", subject_,
+                     format_elapsed(std::chrono::floor<std::chrono::minutes>(down)), reason);
 }
 
 std::optional<std::string> OutageLog::succeeded(TimePoint now) {

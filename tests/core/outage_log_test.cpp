@@ -22,7 +22,8 @@ TEST(OutageLog, SaysNothingWhileAllIsWell) {
 
 TEST(OutageLog, LogsEveryAttemptInTheFirstMinuteWithItsReason) {
   OutageLog log("redis (queue orders)");
-  EXPECT_EQ(log.failed(t0, "Connection refused", 50ms), "redis (queue orders) unreachable: Connection refused; next attempt in 50ms");
+  EXPECT_EQ(log.failed(t0, "Connection refused", 50ms),
+            "redis (queue orders) unreachable: Connection refused; next attempt in 50ms");
   EXPECT_EQ(log.failed(t0 + 50ms, "Connection refused", 100ms),
             "redis (queue orders) unreachable: Connection refused; next attempt in 100ms");
   EXPECT_EQ(log.failed(t0 + 30s, "WRONGPASS invalid username-password pair"),

@@ -31,7 +31,8 @@ class LogReader {
   bool read_until(const std::function<bool()>& done, std::chrono::seconds timeout) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     while (!done()) {
-      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
       if (left <= 0ms) return false;
       auto line = process_.read_line(left);
       if (!line) return false;
@@ -84,7 +85,8 @@ TEST(RedisOutageLog, RedisDownForSecondsLogsOneLinePerLanePerAttemptAndOneWhenBa
   auto worker = start_conveyor({"work", "--channel", kChannel, "--redis-url", redis.url(), "--target-url",
                                 partner.url(), "--concurrency", "20", "--threads", "2"});
   LogReader log(worker);
-  ASSERT_EQ(run_conveyor({"publish", "--channel", kChannel, "--redis-url", redis.url(), "--count", "20"}, 30s).exit_code, 0);
+  ASSERT_EQ(
+      run_conveyor({"publish", "--channel", kChannel, "--redis-url", redis.url(), "--count", "20"}, 30s).exit_code, 0);
   ASSERT_TRUE(wait_until([&] { return partner.stat("ok") >= 20; }, 30s));
 
   const std::size_t from = log.lines.size();
@@ -99,7 +101,8 @@ TEST(RedisOutageLog, RedisDownForSecondsLogsOneLinePerLanePerAttemptAndOneWhenBa
   EXPECT_GE(log.count("Connection refused", from), 2u) << "the reason is the socket's: " << log.since(from);
 
   // And it works again.
-  ASSERT_EQ(run_conveyor({"publish", "--channel", kChannel, "--redis-url", redis.url(), "--count", "20"}, 30s).exit_code, 0);
+  ASSERT_EQ(
+      run_conveyor({"publish", "--channel", kChannel, "--redis-url", redis.url(), "--count", "20"}, 30s).exit_code, 0);
   EXPECT_TRUE(wait_until([&] { return partner.stat("ok") >= 40; }, 30s));
   worker.signal(SIGTERM);
   EXPECT_EQ(worker.wait(30s), 0);

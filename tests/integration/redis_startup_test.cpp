@@ -48,7 +48,8 @@ class RedisStartup : public ::testing::Test {
       const auto run = run_conveyor(args, 30s);
       EXPECT_EQ(run.exit_code, kBadConfiguration) << args.front() << ": " << run.output;
       for (const auto& text : expected) {
-        EXPECT_NE(run.output.find(text), std::string::npos) << args.front() << " should say '" << text << "': " << run.output;
+        EXPECT_NE(run.output.find(text), std::string::npos)
+            << args.front() << " should say '" << text << "': " << run.output;
       }
       for (const auto& secret : secrets) {
         EXPECT_EQ(run.output.find(secret), std::string::npos) << args.front() << " printed a password: " << run.output;
@@ -78,7 +79,8 @@ TEST_F(RedisStartup, AnUnknownUserExitsTwoQuotingRedis) {
 TEST_F(RedisStartup, NoPasswordWhereRedisWantsOneExitsTwo) {
   redis.require_password("right-secret-77");
   expect_refused_at_start(every_command(url_with("")),
-                          {"REDIS_URL: Redis at", "wants a password, and the URL has none: NOAUTH"}, {"right-secret-77"});
+                          {"REDIS_URL: Redis at", "wants a password, and the URL has none: NOAUTH"},
+                          {"right-secret-77"});
 }
 
 TEST_F(RedisStartup, ADatabaseTheServerLacksExitsTwo) {
@@ -138,7 +140,8 @@ TEST_F(RedisStartup, ARedisThatIsDownIsWaitedForByTheWorkerAndFailsTheOneShotCom
   std::string seen;
   const auto deadline = std::chrono::steady_clock::now() + 30s;
   while (seen.find("unreachable") == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     auto line = worker.read_line(std::max(left, 1ms));
     if (!line) break;
     seen += *line + "\n";  // until a lane says it is trying
@@ -147,7 +150,8 @@ TEST_F(RedisStartup, ARedisThatIsDownIsWaitedForByTheWorkerAndFailsTheOneShotCom
   ASSERT_FALSE(worker.wait(0ms)) << "the worker gave up: " << seen << worker.read_all(1s);
 
   redis.restart();
-  const auto published = run_conveyor({"publish", "--channel", kChannel, "--redis-url", redis.url(), "--count", "5"}, 30s);
+  const auto published =
+      run_conveyor({"publish", "--channel", kChannel, "--redis-url", redis.url(), "--count", "5"}, 30s);
   ASSERT_EQ(published.exit_code, 0) << published.output;
   EXPECT_TRUE(wait_until([&] { return partner.stat("ok") >= 5; }, 30s)) << "the worker never delivered";
   worker.signal(SIGTERM);

@@ -288,7 +288,7 @@ struct RedisQueue::State {
       self->backoff = std::min(self->backoff * 2, kMaxBackoff);
       co_return self->last_error;
     }
-    if (self->last_error) spdlog::debug("redis queue {}: reconnected to {}", self->keys.list, self->endpoint.to_string());
+    if (self->last_error) spdlog::debug("redis queue {}: reconnected", self->keys.list);
     self->last_error = {};
     self->last_why.clear();
     self->backoff = kFirstBackoff;
