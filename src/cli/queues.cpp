@@ -3,8 +3,12 @@
 #include <algorithm>
 #include <array>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_future.hpp>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "config/config_error.h"
 #include "http/target.h"
@@ -39,6 +43,79 @@ redis::Endpoint redis_endpoint(const config::Settings& settings) {
     throw config::ConfigError(fmt::format("REDIS_URL: {}", why.empty() ? "not a redis:// or rediss:// URL" : why));
   }
   return *endpoint;
+}
+
+// What the Redis start-up check found. `mistake` (the key at fault and Redis's words) can never
+// heal by retrying. `unchecked` says why nothing could be checked, which may heal: Redis is not up
+// yet, or answers "LOADING"; or an ACL user may not run TYPE (the queue itself does not need it).
+struct RedisCheck {
+  std::string mistake;
+  std::string unchecked;
+};
+
+// Logs in and selects the database (Connection::connect does both), then reads the type of every
+// shard key in one round trip: each must be a list, or absent. LLEN beside TYPE gives Redis's own
+// words for a key of the wrong type.
+asio::awaitable<RedisCheck> check_redis(const redis::Endpoint& endpoint, const std::vector<std::string>& shards,
+                                        std::chrono::milliseconds timeout) {
+  RedisCheck found;
+  std::string why;
+  auto connection = co_await redis::Connection::connect(co_await asio::this_coro::executor, endpoint, timeout, &why);
+  if (!connection) {
+    const bool refused = connection.error() == redis::ConnectError::auth_failed ||
+                         connection.error() == redis::ConnectError::select_failed;
+    (refused ? found.mistake : found.unchecked) = fmt::format("REDIS_URL: {}", why);
+    co_return found;
+  }
+  std::vector<std::vector<std::string_view>> commands;
+  for (const std::string& shard : shards) {
+    commands.push_back({"TYPE", shard});
+    commands.push_back({"LLEN", shard});
+  }
+  auto replies = co_await (*connection)->pipeline(commands);
+  if (!replies) {
+    found.unchecked =
+        fmt::format("REDIS_URL: lost the connection to {}: {}", endpoint.to_string(), replies.error().message());
+    co_return found;
+  }
+  for (std::size_t i = 0; i < shards.size(); ++i) {
+    const redis::Reply& type = (*replies)[2 * i];
+    const redis::Reply& length = (*replies)[2 * i + 1];
+    if (type.string.starts_with("NOAUTH")) {
+      found.mistake = fmt::format("REDIS_URL: Redis at {} wants a password, and the URL has none: {}",
+                                  endpoint.to_string(), type.string);
+      co_return found;
+    }
+    if (type.is_error()) {
+      // Redis may be loading its data set or failing over: that heals.
+      found.unchecked =
+          fmt::format("REDIS_URL: Redis at {} refused TYPE {}: {}", endpoint.to_string(), shards[i], type.string);
+      co_return found;
+    }
+    if (type.string != "list" && type.string != "none") {
+      found.mistake = fmt::format("CHANNEL_NAME: the Redis key '{}' at {} holds a {}, not a list: {}", shards[i],
+                                  endpoint.to_string(), type.string,
+                                  length.is_error() ? length.string : "producers push onto a list");
+      co_return found;
+    }
+  }
+  co_return found;
+}
+
+// The start-up check, blocking (start-up only). A mistake throws; what is unchecked is left to
+// the command, which says so itself: `work` keeps trying (a worker may start before Redis) and
+// logs each attempt, the one-shot commands fail when they connect. A warning here would only
+// come before a later configuration error and repeat what the command logs next.
+void check_redis_at_start(const QueueLayout& layout, const config::Settings& settings) {
+  asio::io_context io;
+  auto future =
+      asio::co_spawn(io, check_redis(layout.redis, layout.shards, settings.connect_timeout), asio::use_future);
+  io.run();
+  const RedisCheck found = future.get();
+  if (!found.mistake.empty()) throw config::ConfigError(found.mistake);
+  if (!found.unchecked.empty()) {
+    spdlog::debug("{} (start-up check of the login, database and key types skipped)", found.unchecked);
+  }
 }
 
 // scheme://host[:port] of a URL, for the endpoint a queue URL implies.
@@ -136,6 +213,7 @@ QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_le
   QueueLayout layout;
   layout.redis = redis_endpoint(settings);
   layout.shards = queue::shard_names(settings.channel, settings.shards);
+  check_redis_at_start(layout, settings);
   return layout;
 }
 
@@ -195,11 +273,8 @@ asio::awaitable<Result<std::unique_ptr<queue::Producer>>> connect_producer(const
   std::vector<std::unique_ptr<queue::Producer>> shards;
   for (const std::string& shard : layout.shards) {
     if (layout.kind == config::QueueKind::redis) {
-      auto connection = co_await redis::Connection::connect(executor, layout.redis, settings.connect_timeout);
-      if (!connection) {
-        if (why) *why = connection.error().message();
-        co_return connection.error();
-      }
+      auto connection = co_await redis::Connection::connect(executor, layout.redis, settings.connect_timeout, why);
+      if (!connection) co_return connection.error();
       shards.push_back(std::make_unique<queue::RedisProducer>(std::move(*connection), shard));
       continue;
     }

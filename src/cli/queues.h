@@ -38,8 +38,12 @@ struct QueueLayout {
 enum class DeadLetters { used, unused };
 
 // Throws config::ConfigError naming the key at fault: an unusable URL, a queue that does not
-// exist or cannot be reached, credentials the service refuses. With DeadLetters::unused,
-// sqs_dead_letter_url is SQS_DEAD_LETTER_QUEUE_URL as given (possibly empty), unchecked.
+// exist or cannot be reached, credentials the service refuses. On Redis it logs in, selects the
+// database and reads the type of each shard key, and throws, quoting Redis, if the login or the
+// database is refused (REDIS_URL) or a shard key is not a list (CHANNEL_NAME); a Redis that does
+// not answer is only logged, so a worker may start before Redis does (it keeps trying). With
+// DeadLetters::unused, sqs_dead_letter_url is SQS_DEAD_LETTER_QUEUE_URL as given (possibly
+// empty), unchecked.
 QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_letters = DeadLetters::used);
 
 // What one lane of `concurrency` deliveries reads: one backend per shard, read fairly.

@@ -85,8 +85,10 @@ asio::awaitable<void> Dispatcher::run() {
         fail(leased.error().message());
         break;
       }
-      spdlog::warn("cannot lease messages: {}; retrying in {}", leased.error().message(),
-                   format_duration(error_backoff));
+      // The backend owns its reconnects and says what broke, once per attempt (OutageLog): a
+      // second line here would only double the noise of an outage.
+      spdlog::debug("cannot lease messages: {}; retrying in {}", leased.error().message(),
+                    format_duration(error_backoff));
       co_await sleep_until_woken(std::chrono::steady_clock::now() + error_backoff);
       error_backoff = std::min(error_backoff * 2, kMaxErrorBackoff);
       continue;

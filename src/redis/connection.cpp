@@ -453,11 +453,17 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> open(asio::any_io_executor 
     auto replies = co_await connection->pipeline(login);
     if (!replies) co_return failure(replies.error(), "lost connection during login to");
     if (auth && replies->front().is_error()) {
-      if (why) *why = fmt::format("{} refused AUTH: {}", where, scrub(replies->front().string, endpoint.password));
+      if (why) {
+        *why =
+            fmt::format("Redis at {} refused the login: {}", where, scrub(replies->front().string, endpoint.password));
+      }
       co_return make_error_code(ConnectError::auth_failed);
     }
     if (endpoint.db != 0 && replies->back().is_error()) {
-      if (why) *why = fmt::format("{} refused SELECT {}: {}", where, db, scrub(replies->back().string, endpoint.password));
+      if (why) {
+        *why = fmt::format("Redis at {} refused SELECT {}: {}", where, db,
+                           scrub(replies->back().string, endpoint.password));
+      }
       co_return make_error_code(ConnectError::select_failed);
     }
   }

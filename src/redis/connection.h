@@ -32,8 +32,11 @@ class Connection {
  public:
   // Connects, performs TLS, AUTH and SELECT as the endpoint asks, within
   // `timeout` (then fails with boost::asio::error::timed_out). A refused
-  // login fails with ConnectError::auth_failed and, if `why` is given, the
-  // server's words there (never the password). `why` must outlive the call.
+  // login fails with ConnectError::auth_failed, a refused database with
+  // ConnectError::select_failed; if `why` is given, it gets a sentence naming
+  // the endpoint and quoting the server's words ("Redis at redis://:***@h:6379/0
+  // refused the login: WRONGPASS ..."), never the password. Other failures
+  // name the step and Asio's reason. `why` must outlive the call.
   static boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(
       boost::asio::any_io_executor executor, const Endpoint& endpoint,
       std::chrono::milliseconds timeout, std::string* why = nullptr);

@@ -16,9 +16,13 @@ ContextPtr connect_to(unsigned short port) {
   return ContextPtr(redisConnectWithTimeout("127.0.0.1", port, tv), &redisFree);
 }
 
-ReplyPtr run(unsigned short port, const std::vector<std::string>& args) {
+ReplyPtr run(unsigned short port, const std::string& password, const std::vector<std::string>& args) {
   auto ctx = connect_to(port);
   if (!ctx || ctx->err) throw std::runtime_error("cannot connect to test redis-server");
+  if (!password.empty()) {
+    ReplyPtr auth(static_cast<redisReply*>(redisCommand(ctx.get(), "AUTH %s", password.c_str())), &freeReplyObject);
+    if (!auth || auth->type == REDIS_REPLY_ERROR) throw std::runtime_error("test redis-server refused AUTH");
+  }
   std::vector<const char*> argv;
   std::vector<size_t> lens;
   for (const auto& a : args) {
@@ -49,12 +53,17 @@ std::string text(const redisReply* r) {
 
 }  // namespace
 
+void RedisServer::require_password(const std::string& password) {
+  query({"CONFIG", "SET", "requirepass", password});
+  password_ = password;
+}
+
 std::string RedisServer::query(const std::vector<std::string>& args) const {
-  return text(run(port(), args).get());
+  return text(run(port(), password_, args).get());
 }
 
 long long RedisServer::integer(const std::vector<std::string>& args) const {
-  auto reply = run(port(), args);
+  auto reply = run(port(), password_, args);
   if (reply->type != REDIS_REPLY_INTEGER) {
     throw std::runtime_error("expected an integer reply to " + args.at(0) + ", got " + text(reply.get()));
   }
@@ -62,7 +71,7 @@ long long RedisServer::integer(const std::vector<std::string>& args) const {
 }
 
 std::vector<std::string> RedisServer::list(const std::vector<std::string>& args) const {
-  auto reply = run(port(), args);
+  auto reply = run(port(), password_, args);
   std::vector<std::string> out;
   if (reply->type == REDIS_REPLY_ARRAY) {
     for (size_t i = 0; i < reply->elements; ++i) out.push_back(text(reply->element[i]));

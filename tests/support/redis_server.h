@@ -15,11 +15,17 @@ class RedisServer : public redis::LocalServer {
   explicit RedisServer(std::vector<std::string> extra_args = {})
       : redis::LocalServer(std::move(extra_args), REDIS_SERVER_BINARY) {}
 
+  // Sets requirepass (empty: none); query() and friends log in with it from now on.
+  void require_password(const std::string& password);
+
   // Runs one command; integer replies as their decimal text, nil as "(nil)",
   // arrays as their elements joined by '\n'. Throws on a connection error.
   std::string query(const std::vector<std::string>& args) const;
   long long integer(const std::vector<std::string>& args) const;
   std::vector<std::string> list(const std::vector<std::string>& args) const;
+
+ private:
+  std::string password_;
 };
 
 }  // namespace conveyor::testing

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <random>
+#include <string_view>
 #include <utility>
 
 #include <boost/asio/as_tuple.hpp>
@@ -19,6 +20,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "core/outage_log.h"
 #include "queue/redis/dead_retention.h"
 #include "redis/connection.h"
 
@@ -252,6 +254,7 @@ struct RedisQueue::State {
         outcome_recorded(executor, asio::steady_timer::time_point::max()),
         batch_written(executor, asio::steady_timer::time_point::max()),
         retry_pause(executor),
+        outage(fmt::format("redis (queue {})", channel)),
         random(std::random_device{}()) {
     acks.per_outcome = 1;
     releases.per_outcome = 2;
@@ -286,6 +289,10 @@ struct RedisQueue::State {
   asio::steady_timer batch_written;     // wakes flush() callers
   asio::steady_timer retry_pause;       // the flusher's wait after a failure
 
+  // The one voice of this connection's failures (the dispatcher above stays quiet): a line per
+  // failed attempt for a minute, then one a minute, and one when a lease succeeds again.
+  OutageLog outage;
+
   bool stopping = false;
   std::mt19937_64 random;
 
@@ -303,6 +310,13 @@ struct RedisQueue::State {
     spdlog::error("redis queue {}: {}", keys.list, failure);
     stop();
     if (on_failure) on_failure(failure);
+  }
+
+  void failed(std::string_view reason, std::optional<std::chrono::milliseconds> retry_in = std::nullopt) {
+    if (auto line = outage.failed(Clock::now(), reason, retry_in)) spdlog::warn("{}", *line);
+  }
+  void succeeded() {
+    if (auto line = outage.succeeded(Clock::now())) spdlog::info("{}", *line);
   }
 
   void record() {
@@ -347,12 +361,11 @@ struct RedisQueue::State {
       self->last_error = connected.error();
       self->last_why = why.empty() ? connected.error().message() : why;
       self->next_attempt = Clock::now() + self->backoff;
-      spdlog::warn("redis queue {}: {}; next attempt in {} ms", self->keys.list, self->last_why,
-                   self->backoff.count());
+      self->failed(self->last_why, self->backoff);
       self->backoff = std::min(self->backoff * 2, kMaxBackoff);
       co_return self->last_error;
     }
-    if (self->last_error) spdlog::info("redis queue {}: reconnected to {}", self->keys.list, self->endpoint.to_string());
+    if (self->last_error) spdlog::debug("redis queue {}: reconnected", self->keys.list);
     self->last_error = {};
     self->last_why.clear();
     self->backoff = kFirstBackoff;
@@ -506,13 +519,18 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(LeaseLimits limits
     const std::vector<std::string_view> args = {count, state->lease_ms, prefix, max_bytes, state->max_message_bytes,
                                                 dead_at};
     auto answer = co_await lease_script().run(**connection, keys, args);
-    if (!answer) co_return answer.error();
+    if (!answer) {
+      state->failed(fmt::format("lost the connection: {}", answer.error().message()));
+      co_return answer.error();
+    }
     if (answer->is_error()) {
-      spdlog::warn("redis queue {}: lease failed: {}", k.list, answer->string);
+      // Say, a key that became a string mid-run: retried like an outage, and logged like one.
+      state->failed(fmt::format("lease failed: {}", answer->string));
       co_return make_error_code(Error::redis_reply);
     }
     if (answer->type != redis::Reply::Type::array || answer->elements.size() % 4 != 1 ||
         answer->elements[0].type != redis::Reply::Type::integer) {
+      state->failed("lease failed: a reply of the wrong shape");
       co_return make_error_code(Error::redis_unexpected);
     }
     const std::int64_t buried = answer->elements[0].integer;
@@ -528,6 +546,7 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(LeaseLimits limits
     // Only giants met: the list may hold more work behind them.
     if (buried == 0 || reply->elements.size() > 1) break;
   }
+  state->succeeded();
 
   std::vector<Lease> leases;
   leases.reserve(reply->elements.size() / 4);

@@ -45,8 +45,11 @@
 // On a transport error the connection is rebuilt with exponential backoff
 // (50 ms doubling to 2 s between attempts); recorded outcomes are kept and
 // written after the reconnect; lease() and backlog() return the error at once
-// so the caller can back off. If a lease reply is lost in transit the
-// messages stay leased until their deadline and then come back (attempt + 1).
+// so the caller can back off. The queue alone logs these failures, through
+// an OutageLog (core/outage_log.h): a line per failed attempt in the first
+// minute, then one a minute, and one when a lease succeeds again. If a lease
+// reply is lost in transit the messages stay leased until their deadline and
+// then come back (attempt + 1).
 //
 // An exception escaping the flusher (a bug) fails the queue for good: flush()
 // and lease() return Error::backend_failed and the on_failure handler tells
