@@ -14,6 +14,7 @@
   const $ = (id) => document.getElementById(id);
   const integer = new Intl.NumberFormat('en-US', {maximumFractionDigits: 0});
   const decimal = new Intl.NumberFormat('en-US', {minimumFractionDigits: 1, maximumFractionDigits: 1});
+  const millis = (ms) => (ms < 100 ? decimal : integer).format(ms);  // 4.2, 1,002
 
   // --- The admin token: one field, kept for this tab only. ---
   const tokenField = $('token');
@@ -92,7 +93,7 @@
     const el = $(id);
     return new uPlot({
       width: Math.max(el.clientWidth, 200), height: 180,
-      legend: {show: true},
+      legend: {live: false},
       cursor: {drag: {x: false, y: false}},
       scales: {x: {time: true}, y: {range: (u, min, max) => [0, Math.max(1, max)]}},
       axes: [{}, {size: 60}],
@@ -117,7 +118,7 @@
   function record(status) {
     const now = Date.now() / 1000;
     const delivered = status.messages.delivered;
-    let rate = 0;
+    let rate = null;  // a gap until there are two samples
     if (previous && now > previous.time && delivered >= previous.delivered) {
       rate = (delivered - previous.delivered) / (now - previous.time);
     }
@@ -147,8 +148,8 @@
     setText('released', integer.format(m.released));
     setText('rate', decimal.format(status.rate_per_second));
     setText('in-flight', integer.format(status.in_flight));
-    setText('latency-p50', decimal.format(status.latency_ms.p50));
-    setText('latency-p99', decimal.format(status.latency_ms.p99));
+    setText('latency-p50', millis(status.latency_ms.p50));
+    setText('latency-p99', millis(status.latency_ms.p99));
     setText('partner-connections', integer.format(status.partner_connections));
 
     fillTable('shards', status.shards.map((s) => [
