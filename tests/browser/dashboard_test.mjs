@@ -23,6 +23,8 @@ const {values: args} = parseArgs({options: {
   'screenshot': {type: 'string', default: 'dashboard.png'},
 }});
 assert.ok(args.conveyor, '--conveyor <path to the conveyor binary> is required');
+// The children run in a scratch folder, so relative paths are taken from where the test started.
+for (const key of ['conveyor', 'screenshot']) args[key] = path.resolve(args[key]);
 
 const require = createRequire(new URL('../../tools/browser/package.json', import.meta.url));
 let puppeteer;
@@ -87,11 +89,18 @@ async function until(check, what, timeoutMs = 30_000) {
   }
 }
 
-function outputLine(record, pattern, what) {
-  return until(() => {
-    if (record.exited !== null) throw new Error(`${record.name} exited (${record.exited}):\n${record.output}`);
-    return record.output.match(pattern);
-  }, what, 20_000);
+// The first match of `pattern` in a child's output; fails at once if the child exits first.
+async function outputLine(record, pattern, what, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const match = record.output.match(pattern);
+    if (match) return match;
+    if (record.exited !== null) {
+      throw new Error(`${record.name} exited (${record.exited}) before ${what}:\n${record.output}`);
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${record.output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 function freePort() {
