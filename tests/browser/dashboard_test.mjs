@@ -98,7 +98,9 @@ async function outputLine(record, pattern, what, timeoutMs = 20_000) {
     if (record.exited !== null) {
       throw new Error(`${record.name} exited (${record.exited}) before ${what}:\n${record.output}`);
     }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${record.output}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}:\n${record.output}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
