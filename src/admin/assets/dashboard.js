@@ -168,7 +168,7 @@
     const letters = status.dead_letters;
     fillTable('dead-letters', letters.map((d) => [
       cell(d.dead_at), cell(d.shard), clippedCell(d.reason), cell(d.status ? String(d.status) : '–', 'num'),
-      clippedCell(d.response), cell(String(d.attempts), 'num'), clippedCell(d.body),
+      clippedCell(d.response), cell(String(d.attempts ?? '–'), 'num'), clippedCell(d.body),
     ]));
     const note = letters.length < dead ? `The latest ${letters.length} of ${integer.format(dead)}.` : '';
     setText('dead-letters-note', note);
