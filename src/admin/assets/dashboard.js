@@ -167,7 +167,7 @@
     setText('dlq-count', integer.format(dead));
     const letters = status.dead_letters;
     fillTable('dead-letters', letters.map((d) => [
-      cell(d.dead_at), cell(d.shard), clippedCell(d.reason), cell(d.status ? String(d.status) : '–', 'num'),
+      cell(d.dead_at), cell(d.shard ?? ''), clippedCell(d.reason), cell(d.status ? String(d.status) : '–', 'num'),
       clippedCell(d.response), cell(String(d.attempts ?? '–'), 'num'), clippedCell(d.body),
     ]));
     const note = letters.length < dead ? `The latest ${letters.length} of ${integer.format(dead)}.` : '';
