@@ -167,9 +167,10 @@
     setText('dlq-count', integer.format(dead));
     const letters = status.dead_letters;
     fillTable('dead-letters', letters.map((d) => [
-      cell(d.dead_at), cell(d.shard ?? ''), clippedCell(d.reason), cell(d.status ? String(d.status) : '–', 'num'),
+      cell(d.dead_at), cell(d.shard ?? '', 'shard'), clippedCell(d.reason), cell(d.status ? String(d.status) : '–', 'num'),
       clippedCell(d.response), cell(String(d.attempts ?? '–'), 'num'), clippedCell(d.body),
     ]));
+    $('dead-letters').classList.toggle('without-shard', !letters.some((d) => d.shard));
     const note = letters.length < dead ? `The latest ${letters.length} of ${integer.format(dead)}.` : '';
     setText('dead-letters-note', note);
     $('requeue').disabled = dead === 0;
