@@ -119,6 +119,7 @@ function freePort() {
 // --- The run shared by the steps below. ---
 let admin;    // http://127.0.0.1:PORT of the worker's admin listener
 let worker;
+let startWorker;  // (admin listen address) => [child, its admin port]
 let browser;
 let page;
 const consoleErrors = [];
@@ -159,12 +160,17 @@ before(async () => {
   await until(() => publish.exited !== null, 'conveyor publish to finish');
   assert.equal(publish.exited, 0, `conveyor publish failed:\n${publish.output}`);
 
-  worker = start('worker', args.conveyor, [
-    'work', '--channel', 'shipments', '--redis-url', redisUrl, '--target-url', `http://${partnerAddress}/shipments`,
-    '--admin-listen', '127.0.0.1:0', '--concurrency', '8', '--circuit-failures', '0',
-  ], {ADMIN_TOKEN: TOKEN});
-  const [, adminAddress] = await outputLine(worker, /admin (http:\/\/127\.0\.0\.1:\d+)/, 'the admin listener line');
-  admin = adminAddress;
+  startWorker = async (listen) => {
+    const child = start(`worker on ${listen}`, args.conveyor, [
+      'work', '--channel', 'shipments', '--redis-url', redisUrl, '--target-url', `http://${partnerAddress}/shipments`,
+      '--admin-listen', listen, '--concurrency', '8', '--circuit-failures', '0',
+    ], {ADMIN_TOKEN: TOKEN});
+    const [, port] = await outputLine(child, /admin http:\/\/[\d.]+:(\d+)/, 'the admin listener line');
+    return [child, port];
+  };
+  let port;
+  [worker, port] = await startWorker('127.0.0.1:0');
+  admin = `http://127.0.0.1:${port}`;
 
   await until(async () => {
     const s = await status();
@@ -335,6 +341,28 @@ test('the dashboard of a real worker', {timeout: 150_000}, async (t) => {
     await until(async () => settled(await status(), 0), 'the dead letters to be gone', 15_000);
     await pageMatchesStatus();
     assert.deepEqual(takeConsoleErrors(), []);
+  });
+
+  await t.test('off loopback the page asks for the token, then shows the status', async () => {
+    // A second worker whose admin listener is on every address: /api/status needs the token there,
+    // while the page itself loads (it holds no data). The test still talks to it over 127.0.0.1.
+    const [, port] = await startWorker('0.0.0.0:0');
+    const other = await browser.newPage();  // another origin: an empty sessionStorage, no token
+    const errors = [];
+    other.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
+    other.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+    const response = await other.goto(`http://127.0.0.1:${port}/`, {waitUntil: 'load', timeout: 15_000});
+    assert.equal(response.status(), 200);
+    await other.waitForSelector('#auth-needed:not([hidden])', {timeout: 10_000});
+    assert.equal(await other.$eval('#delivered', (el) => el.textContent), '–');
+    assert.ok(errors.length > 0 && errors.every((e) => /status of 401/.test(e)), JSON.stringify(errors));
+    errors.length = 0;
+
+    await other.type('#token', TOKEN);
+    await other.waitForSelector('#auth-needed[hidden]', {timeout: 10_000});
+    await other.waitForFunction(() => document.getElementById('delivered').textContent === '0', {timeout: 10_000});
+    assert.deepEqual(errors, []);
+    await other.close();
   });
 
   assert.ok(worker.exited === null, `the worker exited early:\n${worker.output}`);
