@@ -84,6 +84,8 @@ class Child:
         for line in self.process.stdout:
             self.output.append(line)
             self.lines.put(line)
+        self.lines.put(None)  # end of output: the child has exited
+
 
     def line_matching(self, pattern, seconds):
         deadline = time.monotonic() + seconds
@@ -95,6 +97,9 @@ class Child:
                 line = self.lines.get(timeout=remaining)
             except queue.Empty:
                 continue
+            if line is None:
+                raise AssertionError(f"{self.argv[:2]} exited with {self.process.wait()} before printing a line "
+                                     f"matching {pattern!r}")
             m = re.search(pattern, line)
             if m:
                 return m
