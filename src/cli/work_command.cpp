@@ -1,5 +1,6 @@
 #include "cli/work_command.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -8,6 +9,8 @@
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -16,7 +19,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "admin/admin_server.h"
+#include "admin/monitor.h"
 #include "cli/queues.h"
+#include "cli/version.h"
 #include "cli/http_partner.h"
 #include "config/config_error.h"
 #include "core/limits.h"
@@ -46,7 +52,42 @@ struct Lane {
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
   std::exception_ptr failure;
   std::thread thread;
+  std::atomic<std::int64_t> heartbeat_ms{0};  // the loop's last turn (steady clock), read by /healthz
 };
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Proves the lane's event loop still turns: a hung loop stops beating and /healthz fails.
+asio::awaitable<void> heartbeat(Lane& lane) {
+  asio::steady_timer timer(lane.io);
+  while (true) {
+    lane.heartbeat_ms.store(steady_ms(), std::memory_order_relaxed);
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+// Every lane's live counters summed: atomics only, so any thread may call it.
+admin::LaneFigures lane_figures(const std::vector<std::unique_ptr<Lane>>& lanes) {
+  admin::LaneFigures f;
+  for (const auto& lane : lanes) {
+    const auto& s = lane->dispatcher->stats();
+    f.delivered += s.delivered.get();
+    f.retried += s.retried.get();
+    f.dead_lettered += s.dead_lettered.get();
+    f.released += s.released.get();
+    f.in_flight += s.in_flight.get();
+    for (std::size_t i = 0; i < f.call_results.size(); ++i) f.call_results[i] += s.call_results[i].get();
+    f.call_duration.merge(s.call_duration.snapshot());
+    f.circuit_open += s.circuit_open.get();
+    f.partner_connections += lane->client->counters().connections_open;
+    f.heartbeats_ms.push_back(lane->heartbeat_ms.load(std::memory_order_relaxed));
+  }
+  return f;
+}
 
 http::PartnerClientOptions partner_options(const config::Settings& s, std::size_t connections) {
   http::PartnerClientOptions o;
@@ -61,6 +102,32 @@ http::PartnerClientOptions partner_options(const config::Settings& s, std::size_
   return o;
 }
 
+
+// The admin listener, bound and serving; a bad or taken address is a configuration error.
+std::unique_ptr<admin::AdminServer> start_admin(const config::Settings& settings, admin::Monitor& monitor,
+                                                const QueueLayout& layout, admin::AdminConnector connect) {
+  if (!admin::is_loopback_listen(settings.admin_listen) && settings.admin_token.empty()) {
+    throw config::ConfigError(fmt::format(
+        "ADMIN_LISTEN: {} is reachable from other hosts; set ADMIN_TOKEN, or listen on 127.0.0.1", settings.admin_listen));
+  }
+  admin::StaticInfo info{.version = std::string(build_version()),
+                         .commit = std::string(build_commit()),
+                         .queue = layout.describe(),
+                         .concurrency = settings.concurrency};
+  auto server = std::make_unique<admin::AdminServer>(
+      admin::AdminServerOptions{.listen = settings.admin_listen, .token = settings.admin_token}, monitor,
+      std::move(info), std::move(connect));
+  if (const error_code ec = server->listen()) {
+    if (ec == asio::error::address_in_use) {
+      throw config::ConfigError(fmt::format(
+          "ADMIN_LISTEN: {} is already in use (another worker on this host? give each its own port, or 0)",
+          settings.admin_listen));
+    }
+    throw config::ConfigError(fmt::format("ADMIN_LISTEN: cannot listen on {}: {}", settings.admin_listen, ec.message()));
+  }
+  server->start();
+  return server;
+}
 
 void write_report(const metrics::RunReport& report, const std::string& path) {
   std::ofstream out(path);
@@ -118,11 +185,24 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
     lanes.push_back(std::move(lane));
   }
 
-  spdlog::info("working {} -> {}: {} lanes, {} in flight, lease {}", layout.describe(),
-               lanes.front()->client->target().to_string(), lanes.size(), settings.concurrency,
-               format_duration(settings.lease_timeout));
-
   asio::io_context control(1);
+  admin::AdminConnector connect = [&layout, &settings]() -> asio::awaitable<Result<std::unique_ptr<queue::QueueAdmin>>> {
+    co_return co_await connect_admin(layout, settings, nullptr);
+  };
+  admin::Monitor monitor(control.get_executor(), [&lanes] { return lane_figures(lanes); }, connect, {});
+  std::unique_ptr<admin::AdminServer> admin_server;
+  std::string admin_text;
+  if (settings.admin_listen != "off") {
+    admin_server = start_admin(settings, monitor, layout, connect);
+    const auto at = admin_server->local_endpoint();
+    admin_text = fmt::format(", admin http://{}", at.address().is_v6() ? fmt::format("[{}]:{}", at.address().to_string(), at.port())
+                                                                         : fmt::format("{}:{}", at.address().to_string(), at.port()));
+  }
+
+  spdlog::info("working {} -> {}: {} lanes, {} in flight, lease {}{}", layout.describe(),
+               lanes.front()->client->target().to_string(), lanes.size(), settings.concurrency,
+               format_duration(settings.lease_timeout), admin_text);
+
   std::size_t running = lanes.size();
   const auto started = std::chrono::steady_clock::now();
   for (auto& lane_ptr : lanes) {
@@ -134,8 +214,10 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
         if (--running == 0) control.stop();
       });
     });
+    asio::co_spawn(lane.io, heartbeat(lane), asio::detached);
     lane.thread = std::thread([&lane] { lane.io.run(); });
   }
+  monitor.start();
 
   // Signals: the first drains, the second leaves at once (unfinished leases
   // expire and come back to any worker, so nothing is lost either way).
@@ -150,6 +232,7 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
       std::_Exit(1);
     }
     stopping = true;
+    monitor.begin_shutdown();
     spdlog::info("signal {}: no more fetching; finishing in-flight calls within {}", signal,
                  format_duration(settings.shutdown_timeout));
     for (auto& lane : lanes) asio::post(lane->io, [&d = *lane->dispatcher] { d.stop(); });
@@ -183,6 +266,8 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   progress.async_wait(on_progress);
 
   control.run();
+  if (admin_server) admin_server->stop();
+  monitor.stop();
   const auto elapsed = std::chrono::steady_clock::now() - started;
   int exit_code = 0;
   std::vector<const metrics::DeliveryStats*> stats;
