@@ -18,6 +18,8 @@
 
 #include "cli/queues.h"
 #include "cli/http_partner.h"
+#include "cli/live_line.h"
+#include "cli/status_line.h"
 #include "config/config_error.h"
 #include "core/limits.h"
 #include "dispatch/dispatcher.h"
@@ -30,6 +32,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr auto kProgressEvery = std::chrono::seconds(5);
+constexpr auto kLiveLineEvery = std::chrono::seconds(1);  // on a terminal
 // Sockets the process needs besides partner and queue connections: logs, slack.
 constexpr std::size_t kSpareFiles = 64;
 
@@ -163,26 +166,42 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   };
   signals.async_wait(on_signal);
 
+  // Progress: on a terminal a status line redrawn every second, elsewhere a log line every 5 s.
+  StatusLine& live_line = StatusLine::on_stderr();
+  const auto progress_every = live_line.enabled() ? kLiveLineEvery : kProgressEvery;
+  RateWindow recent_rate;
+  recent_rate.add(started, 0);
   asio::steady_timer progress(control);
   std::function<void(const boost::system::error_code&)> on_progress = [&](const boost::system::error_code& ec) {
     if (ec) return;
-    std::uint64_t delivered = 0, failed = 0, in_flight = 0;
+    LiveFigures figures;
+    std::uint64_t failed = 0;
     for (auto& lane : lanes) {
       const auto& s = lane->dispatcher->stats();
-      delivered += s.delivered.get();
+      figures.delivered += s.delivered.get();
       failed += s.failed.get();
-      in_flight += s.in_flight.get();
+      figures.in_flight += s.in_flight.get();
+      figures.retrying += s.retried.get();
+      figures.dead += s.dead_lettered.get();
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    spdlog::info("delivered {} ({:.0f}/s), failed {}, in flight {}", delivered, delivered / seconds, failed,
-                 in_flight);
-    progress.expires_after(kProgressEvery);
+    const auto now = std::chrono::steady_clock::now();
+    if (live_line.enabled()) {
+      recent_rate.add(now, figures.delivered);
+      figures.rate = recent_rate.per_second();
+      live_line.show(format_live_line(figures));
+    } else {
+      const double seconds = std::chrono::duration<double>(now - started).count();
+      spdlog::info("delivered {} ({:.0f}/s), failed {}, in flight {}", figures.delivered, figures.delivered / seconds,
+                   failed, figures.in_flight);
+    }
+    progress.expires_after(progress_every);
     progress.async_wait(on_progress);
   };
-  progress.expires_after(kProgressEvery);
+  progress.expires_after(progress_every);
   progress.async_wait(on_progress);
 
   control.run();
+  live_line.finish();
   const auto elapsed = std::chrono::steady_clock::now() - started;
   int exit_code = 0;
   std::vector<const metrics::DeliveryStats*> stats;

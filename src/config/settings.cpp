@@ -55,6 +55,7 @@ constexpr std::array kKeys = {
     KeySpec{"PARTNER_TLS_VERIFY", "true", "Verify the partner's TLS certificate (true/false)."},
     KeySpec{"PARTNER_AUTHORIZATION", "", "Authorization header value sent to the partner (secret; never logged).", true},
     KeySpec{"LOG_LEVEL", "info", "trace, debug, info, warn, error or off."},
+    KeySpec{"LOG_FORMAT", "text", "text, or json: one JSON object per log line (time, level, message, logger, thread) for log shippers; json also turns the live status line off."},
 };
 
 class Resolver {
@@ -213,6 +214,7 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.partner_tls_verify = r.flag("PARTNER_TLS_VERIFY");
   s.partner_authorization = r.string("PARTNER_AUTHORIZATION");
   s.log_level = r.string("LOG_LEVEL");
+  s.log_format = r.string("LOG_FORMAT");
   s.sqs_endpoint = r.string("SQS_ENDPOINT");
   s.sqs_dead_letter_url = r.string("SQS_DEAD_LETTER_QUEUE_URL");
   s.aws_region = r.string("AWS_REGION");
@@ -241,6 +243,9 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   if (std::find(levels.begin(), levels.end(), s.log_level) == levels.end()) {
     throw ConfigError(fmt::format("LOG_LEVEL: expected one of trace, debug, info, warn, error, off, got '{}'",
                                   s.log_level));
+  }
+  if (s.log_format != "text" && s.log_format != "json") {
+    throw ConfigError(fmt::format("LOG_FORMAT: expected text or json, got '{}'", s.log_format));
   }
   return s;
 }

@@ -49,6 +49,7 @@ struct Settings {
   bool partner_tls_verify = true;
   std::string partner_authorization;  // secret: never logged
   std::string log_level = "info";
+  std::string log_format = "text";  // LOG_FORMAT: text, or json (one object per line, no live status line)
 
   // QUEUE=REDIS: the dead set's retention per shard, oldest trimmed first; 0 turns a limit off.
   std::size_t dlq_max_len = 10'000;                     // DLQ_MAX_LEN: entries
