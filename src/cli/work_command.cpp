@@ -172,10 +172,10 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   RateWindow recent_rate;
   recent_rate.add(started, 0);
   asio::steady_timer progress(control);
-  std::function<void(const boost::system::error_code&)> on_progress = [&](const boost::system::error_code& ec) {
-    if (ec) return;
+  std::uint64_t failed = 0;
+  auto figures_now = [&] {
     LiveFigures figures;
-    std::uint64_t failed = 0;
+    failed = 0;
     for (auto& lane : lanes) {
       const auto& s = lane->dispatcher->stats();
       figures.delivered += s.delivered.get();
@@ -184,13 +184,20 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
       figures.retrying += s.retried.get();
       figures.dead += s.dead_lettered.get();
     }
-    const auto now = std::chrono::steady_clock::now();
+    return figures;
+  };
+  auto show_live_line = [&](LiveFigures figures) {
+    recent_rate.add(std::chrono::steady_clock::now(), figures.delivered);
+    figures.rate = recent_rate.per_second();
+    live_line.show(format_live_line(figures));
+  };
+  std::function<void(const boost::system::error_code&)> on_progress = [&](const boost::system::error_code& ec) {
+    if (ec) return;
+    LiveFigures figures = figures_now();
     if (live_line.enabled()) {
-      recent_rate.add(now, figures.delivered);
-      figures.rate = recent_rate.per_second();
-      live_line.show(format_live_line(figures));
+      show_live_line(figures);
     } else {
-      const double seconds = std::chrono::duration<double>(now - started).count();
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
       spdlog::info("delivered {} ({:.0f}/s), failed {}, in flight {}", figures.delivered, figures.delivered / seconds,
                    failed, figures.in_flight);
     }
@@ -201,6 +208,7 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   progress.async_wait(on_progress);
 
   control.run();
+  if (live_line.enabled()) show_live_line(figures_now());  // the final figures
   live_line.finish();
   const auto elapsed = std::chrono::steady_clock::now() - started;
   int exit_code = 0;
