@@ -93,6 +93,7 @@ int run(int argc, char** argv) {
   key_option(work, "--request-timeout", "REQUEST_TIMEOUT", flags, "Deadline per partner call");
   key_option(work, "--shutdown-timeout", "SHUTDOWN_TIMEOUT", flags, "Drain time on SIGINT/SIGTERM");
   key_option(work, "--fetch-batch", "FETCH_BATCH", flags, "Most messages per lease round trip");
+  key_option(work, "--admin-listen", "ADMIN_LISTEN", flags, "Admin listener: host:port (port 0: any free port) or off");
   key_option(work, "--fetch-max-bytes", "FETCH_MAX_BYTES", flags, "Most body bytes per lease round trip");
   key_option(work, "--max-in-flight-bytes", "MAX_IN_FLIGHT_BYTES", flags, "Most body bytes held per process");
   key_option(work, "--max-attempts", "MAX_ATTEMPTS", flags, "Attempts per message before it is dead-lettered");

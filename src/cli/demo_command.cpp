@@ -54,6 +54,7 @@ int run_demo(const DemoOptions& options, const char* self) {
                   {"TARGET_URL", "http://" + partner_address + "/shipments"},
                   {"CONCURRENCY", std::to_string(options.concurrency)},
                   {"THREADS", std::to_string(options.threads)},
+                  {"ADMIN_LISTEN", "127.0.0.1:0"},  // never in the way of a worker already on 9464
                   {"LOG_LEVEL", "warn"}};
   const auto settings = config::load_settings(layers);
 

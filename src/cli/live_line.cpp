@@ -71,19 +71,26 @@ std::string format_progress_bar(const PublishProgress& p, std::size_t bar_width)
   return line;
 }
 
-void RateWindow::add(std::chrono::steady_clock::time_point at, std::uint64_t total) {
-  samples_.emplace_back(at, total);
-  // Keep one sample at or beyond the window's start, so the slope always spans the window.
-  while (samples_.size() > 2 && at - samples_[1].first >= window_) samples_.pop_front();
-}
-
-double RateWindow::per_second() const {
-  if (samples_.size() < 2) return 0;
-  const auto& [t0, n0] = samples_.front();
-  const auto& [t1, n1] = samples_.back();
-  const double seconds = std::chrono::duration<double>(t1 - t0).count();
-  if (seconds <= 0 || n1 < n0) return 0;
-  return (n1 - n0) / seconds;
+LiveFigures live_figures(const admin::Status& status, bool until_empty) {
+  LiveFigures f{.delivered = status.figures.delivered,
+                .rate = status.rate_per_second,
+                .in_flight = status.figures.in_flight,
+                .retrying = status.figures.retried,
+                .dead = status.figures.dead_lettered};
+  if (!status.queue.ok) return f;
+  std::uint64_t waiting = 0, left = 0;
+  for (const auto& shard : status.queue.shards) {
+    waiting += shard.waiting;
+    left += shard.waiting + shard.delayed + shard.in_flight;
+  }
+  f.backlog = waiting;
+  if (until_empty) {
+    if (left == 0) f.eta = std::chrono::seconds(0);
+    else if (status.rate_per_second > 0) {
+      f.eta = std::chrono::seconds(static_cast<long long>(std::ceil(left / status.rate_per_second)));
+    }
+  }
+  return f;
 }
 
 }  // namespace conveyor::cli

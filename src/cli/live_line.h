@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <string>
-#include <utility>
+
+#include "admin/status.h"
 
 namespace conveyor::cli {
 
@@ -52,17 +52,9 @@ std::string format_count(std::uint64_t n);
 // before any progress; 0s once done.
 std::optional<std::chrono::seconds> eta_from_fraction(double done_fraction, double seconds);
 
-// Events per second over the last `window` of samples: fed a running total now and then,
-// it answers the slope between the oldest sample still in the window and the newest.
-class RateWindow {
- public:
-  explicit RateWindow(std::chrono::milliseconds window = std::chrono::seconds(10)) : window_(window) {}
-  void add(std::chrono::steady_clock::time_point at, std::uint64_t total);
-  double per_second() const;  // 0 until two samples are apart in time
-
- private:
-  std::chrono::milliseconds window_;
-  std::deque<std::pair<std::chrono::steady_clock::time_point, std::uint64_t>> samples_;
-};
+// The line's figures from a worker's status snapshot (the one the admin API serves): backlog is
+// the shards' waiting messages once the queue sampler has read them; with `until_empty`, the ETA
+// is what is left in the queue (waiting, delayed and leased) at the recent rate.
+LiveFigures live_figures(const admin::Status& status, bool until_empty);
 
 }  // namespace conveyor::cli

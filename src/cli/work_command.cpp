@@ -1,5 +1,6 @@
 #include "cli/work_command.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -8,6 +9,8 @@
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -16,7 +19,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "admin/admin_server.h"
+#include "admin/monitor.h"
 #include "cli/queues.h"
+#include "cli/version.h"
 #include "cli/http_partner.h"
 #include "cli/live_line.h"
 #include "cli/status_line.h"
@@ -49,7 +55,42 @@ struct Lane {
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
   std::exception_ptr failure;
   std::thread thread;
+  std::atomic<std::int64_t> heartbeat_ms{0};  // the loop's last turn (steady clock), read by /healthz
 };
+
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// Proves the lane's event loop still turns: a hung loop stops beating and /healthz fails.
+asio::awaitable<void> heartbeat(Lane& lane) {
+  asio::steady_timer timer(lane.io);
+  while (true) {
+    lane.heartbeat_ms.store(steady_ms(), std::memory_order_relaxed);
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+}
+
+// Every lane's live counters summed: atomics only, so any thread may call it.
+admin::LaneFigures lane_figures(const std::vector<std::unique_ptr<Lane>>& lanes) {
+  admin::LaneFigures f;
+  for (const auto& lane : lanes) {
+    const auto& s = lane->dispatcher->stats();
+    f.delivered += s.delivered.get();
+    f.retried += s.retried.get();
+    f.dead_lettered += s.dead_lettered.get();
+    f.released += s.released.get();
+    f.in_flight += s.in_flight.get();
+    for (std::size_t i = 0; i < f.call_results.size(); ++i) f.call_results[i] += s.call_results[i].get();
+    f.call_duration.merge(s.call_duration.snapshot());
+    f.circuit_open += s.circuit_open.get();
+    f.partner_connections += lane->client->counters().connections_open;
+    f.heartbeats_ms.push_back(lane->heartbeat_ms.load(std::memory_order_relaxed));
+  }
+  return f;
+}
 
 http::PartnerClientOptions partner_options(const config::Settings& s, std::size_t connections) {
   http::PartnerClientOptions o;
@@ -64,6 +105,32 @@ http::PartnerClientOptions partner_options(const config::Settings& s, std::size_
   return o;
 }
 
+
+// The admin listener, bound and serving; a bad or taken address is a configuration error.
+std::unique_ptr<admin::AdminServer> start_admin(const config::Settings& settings, admin::Monitor& monitor,
+                                                const QueueLayout& layout, admin::AdminConnector connect) {
+  if (!admin::is_loopback_listen(settings.admin_listen) && settings.admin_token.empty()) {
+    throw config::ConfigError(fmt::format(
+        "ADMIN_LISTEN: {} is reachable from other hosts; set ADMIN_TOKEN, or listen on 127.0.0.1", settings.admin_listen));
+  }
+  admin::StaticInfo info{.version = std::string(build_version()),
+                         .commit = std::string(build_commit()),
+                         .queue = layout.describe(),
+                         .concurrency = settings.concurrency};
+  auto server = std::make_unique<admin::AdminServer>(
+      admin::AdminServerOptions{.listen = settings.admin_listen, .token = settings.admin_token}, monitor,
+      std::move(info), std::move(connect));
+  if (const error_code ec = server->listen()) {
+    if (ec == asio::error::address_in_use) {
+      throw config::ConfigError(fmt::format(
+          "ADMIN_LISTEN: {} is already in use (another worker on this host? give each its own port, or 0)",
+          settings.admin_listen));
+    }
+    throw config::ConfigError(fmt::format("ADMIN_LISTEN: cannot listen on {}: {}", settings.admin_listen, ec.message()));
+  }
+  server->start();
+  return server;
+}
 
 void write_report(const metrics::RunReport& report, const std::string& path) {
   std::ofstream out(path);
@@ -121,11 +188,24 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
     lanes.push_back(std::move(lane));
   }
 
-  spdlog::info("working {} -> {}: {} lanes, {} in flight, lease {}", layout.describe(),
-               lanes.front()->client->target().to_string(), lanes.size(), settings.concurrency,
-               format_duration(settings.lease_timeout));
-
   asio::io_context control(1);
+  admin::AdminConnector connect = [&layout, &settings]() -> asio::awaitable<Result<std::unique_ptr<queue::QueueAdmin>>> {
+    co_return co_await connect_admin(layout, settings, nullptr);
+  };
+  admin::Monitor monitor(control.get_executor(), [&lanes] { return lane_figures(lanes); }, connect, {});
+  std::unique_ptr<admin::AdminServer> admin_server;
+  std::string admin_text;
+  if (settings.admin_listen != "off") {
+    admin_server = start_admin(settings, monitor, layout, connect);
+    const auto at = admin_server->local_endpoint();
+    admin_text = fmt::format(", admin http://{}", at.address().is_v6() ? fmt::format("[{}]:{}", at.address().to_string(), at.port())
+                                                                         : fmt::format("{}:{}", at.address().to_string(), at.port()));
+  }
+
+  spdlog::info("working {} -> {}: {} lanes, {} in flight, lease {}{}", layout.describe(),
+               lanes.front()->client->target().to_string(), lanes.size(), settings.concurrency,
+               format_duration(settings.lease_timeout), admin_text);
+
   std::size_t running = lanes.size();
   const auto started = std::chrono::steady_clock::now();
   for (auto& lane_ptr : lanes) {
@@ -137,8 +217,10 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
         if (--running == 0) control.stop();
       });
     });
+    asio::co_spawn(lane.io, heartbeat(lane), asio::detached);
     lane.thread = std::thread([&lane] { lane.io.run(); });
   }
+  monitor.start();
 
   // Signals: the first drains, the second leaves at once (unfinished leases
   // expire and come back to any worker, so nothing is lost either way).
@@ -153,6 +235,7 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
       std::_Exit(1);
     }
     stopping = true;
+    monitor.begin_shutdown();
     spdlog::info("signal {}: no more fetching; finishing in-flight calls within {}", signal,
                  format_duration(settings.shutdown_timeout));
     for (auto& lane : lanes) asio::post(lane->io, [&d = *lane->dispatcher] { d.stop(); });
@@ -169,38 +252,30 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   // Progress: on a terminal a status line redrawn every second, elsewhere a log line every 5 s.
   StatusLine& live_line = StatusLine::on_stderr();
   const auto progress_every = live_line.enabled() ? kLiveLineEvery : kProgressEvery;
-  RateWindow recent_rate;
-  recent_rate.add(started, 0);
-  asio::steady_timer progress(control);
-  std::uint64_t failed = 0;
-  auto figures_now = [&] {
-    LiveFigures figures;
-    failed = 0;
-    for (auto& lane : lanes) {
-      const auto& s = lane->dispatcher->stats();
-      figures.delivered += s.delivered.get();
-      failed += s.failed.get();
-      figures.in_flight += s.in_flight.get();
-      figures.retrying += s.retried.get();
-      figures.dead += s.dead_lettered.get();
-    }
-    return figures;
-  };
-  auto show_live_line = [&](LiveFigures figures) {
-    recent_rate.add(std::chrono::steady_clock::now(), figures.delivered);
-    figures.rate = recent_rate.per_second();
+  auto show_live_line = [&](bool last) {
+    LiveFigures figures = live_figures(monitor.snapshot(), options.until_empty && !last);
+    if (last) figures.backlog.reset();  // the queue's last sample may be seconds old by now
     live_line.show(format_live_line(figures));
   };
+  asio::steady_timer progress(control);
   std::function<void(const boost::system::error_code&)> on_progress = [&](const boost::system::error_code& ec) {
     if (ec) return;
-    LiveFigures figures = figures_now();
     if (live_line.enabled()) {
-      show_live_line(figures);
-    } else {
-      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-      spdlog::info("delivered {} ({:.0f}/s), failed {}, in flight {}", figures.delivered, figures.delivered / seconds,
-                   failed, figures.in_flight);
+      show_live_line(false);
+      progress.expires_after(progress_every);
+      progress.async_wait(on_progress);
+      return;
     }
+    std::uint64_t delivered = 0, failed = 0, in_flight = 0;
+    for (auto& lane : lanes) {
+      const auto& s = lane->dispatcher->stats();
+      delivered += s.delivered.get();
+      failed += s.failed.get();
+      in_flight += s.in_flight.get();
+    }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    spdlog::info("delivered {} ({:.0f}/s), failed {}, in flight {}", delivered, delivered / seconds, failed,
+                 in_flight);
     progress.expires_after(progress_every);
     progress.async_wait(on_progress);
   };
@@ -208,8 +283,10 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   progress.async_wait(on_progress);
 
   control.run();
-  if (live_line.enabled()) show_live_line(figures_now());  // the final figures
+  if (live_line.enabled()) show_live_line(true);  // the final figures
   live_line.finish();
+  if (admin_server) admin_server->stop();
+  monitor.stop();
   const auto elapsed = std::chrono::steady_clock::now() - started;
   int exit_code = 0;
   std::vector<const metrics::DeliveryStats*> stats;

@@ -56,6 +56,8 @@ constexpr std::array kKeys = {
     KeySpec{"PARTNER_AUTHORIZATION", "", "Authorization header value sent to the partner (secret; never logged).", true},
     KeySpec{"LOG_LEVEL", "info", "trace, debug, info, warn, error or off."},
     KeySpec{"LOG_FORMAT", "text", "text, or json: one JSON object per log line (time, level, message, logger, thread) for log shippers; json also turns the live status line off."},
+    KeySpec{"ADMIN_LISTEN", "127.0.0.1:9464", "Admin listener of work (metrics, probes, dashboard): host:port, port 0 for a free one, or off."},
+    KeySpec{"ADMIN_TOKEN", "", "Bearer token the admin listener requires for changes, and for everything but /metrics and the probes off loopback (secret; never logged).", true},
 };
 
 class Resolver {
@@ -215,6 +217,18 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.partner_authorization = r.string("PARTNER_AUTHORIZATION");
   s.log_level = r.string("LOG_LEVEL");
   s.log_format = r.string("LOG_FORMAT");
+  s.admin_listen = r.string("ADMIN_LISTEN");
+  s.admin_token = r.string("ADMIN_TOKEN");
+  if (s.admin_listen != "off") {
+    const auto colon = s.admin_listen.rfind(':');
+    const std::string port = colon == std::string::npos ? "" : s.admin_listen.substr(colon + 1);
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (colon == 0 || colon == std::string::npos || ec != std::errc{} || end != port.data() + port.size() || n > 65535) {
+      throw ConfigError(fmt::format("ADMIN_LISTEN: expected host:port (port 0: any free port) or off, got '{}'",
+                                    s.admin_listen));
+    }
+  }
   s.sqs_endpoint = r.string("SQS_ENDPOINT");
   s.sqs_dead_letter_url = r.string("SQS_DEAD_LETTER_QUEUE_URL");
   s.aws_region = r.string("AWS_REGION");

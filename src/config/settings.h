@@ -50,6 +50,8 @@ struct Settings {
   std::string partner_authorization;  // secret: never logged
   std::string log_level = "info";
   std::string log_format = "text";  // LOG_FORMAT: text, or json (one object per line, no live status line)
+  std::string admin_listen = "127.0.0.1:9464";  // ADMIN_LISTEN: host:port, or "off"
+  std::string admin_token;                      // ADMIN_TOKEN: secret, never logged
 
   // QUEUE=REDIS: the dead set's retention per shard, oldest trimmed first; 0 turns a limit off.
   std::size_t dlq_max_len = 10'000;                     // DLQ_MAX_LEN: entries

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "http/failure_class.h"
 #include "queue/message_problem.h"
 
 namespace conveyor::dispatch {
@@ -17,6 +18,8 @@ namespace asio = boost::asio;
 using namespace std::chrono_literals;
 
 namespace {
+
+static_assert(metrics::DeliveryStats::kCallResults == std::size(http::all_failure_classes));
 
 // Shortest idle sleep: right after the queue runs dry it is likely refilled
 // soon, so poll fast first and back off towards idle_poll.
@@ -200,9 +203,12 @@ void Dispatcher::settle(const queue::Lease& lease, const Result<PartnerAnswer>& 
     return;
   }
   const auto now = std::chrono::steady_clock::now();
+  stats_.call_results[static_cast<std::size_t>(http::classify(answer))].add();
+  stats_.call_duration.record(std::chrono::duration_cast<std::chrono::microseconds>(now - started));
   const auto circuit_was = circuit_.state();
   circuit_.record(!answer || answer->status == 429 || answer->status >= 500, now);
   if (circuit_.state() != circuit_was || circuit_.state() == CircuitBreaker::State::half_open) wake();
+  if (circuit_.state() != circuit_was) stats_.circuit_open.set(circuit_.state() != CircuitBreaker::State::closed);
 
   const Verdict verdict = policy_.judge(lease.attempt, answer);
   switch (verdict.kind) {

@@ -1,9 +1,14 @@
-// What one dispatcher lane counts while it delivers. Counters are written by
-// the lane's own thread only and may be read live by any thread (progress
-// logs); the latency histogram is read only after the lane has stopped.
+// What one dispatcher lane counts while it delivers. Counters and the call
+// duration histogram are written by the lane's own thread only and may be read
+// live by any thread (progress logs, /metrics); the latency histogram is read
+// only after the lane has stopped.
 #pragma once
 
+#include <array>
+#include <cstddef>
+
 #include "metrics/counter.h"
+#include "metrics/duration_histogram.h"
 #include "metrics/latency_histogram.h"
 
 namespace conveyor::metrics {
@@ -18,6 +23,12 @@ struct DeliveryStats {
   Counter in_flight;       // partner calls running now
   Counter peak_in_flight;  // highest in_flight seen
   LatencyHistogram latency;  // lease to partner answer, delivered messages only
+
+  // Partner calls by how they ended, indexed by http::FailureClass (dns_error … 5xx).
+  static constexpr std::size_t kCallResults = 12;
+  std::array<Counter, kCallResults> call_results;
+  DurationHistogram call_duration;  // every partner call, whatever its result
+  Counter circuit_open;             // 1 while this lane's circuit is open or half-open
 };
 
 }  // namespace conveyor::metrics

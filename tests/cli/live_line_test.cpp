@@ -75,16 +75,38 @@ TEST(ProgressBar, EtaFromTheFractionDone) {
   EXPECT_EQ(eta_from_fraction(1, 10), 0s);
 }
 
-TEST(RateWindow, SlopeOverTheWindow) {
-  const auto t0 = std::chrono::steady_clock::time_point{} + 1h;
-  RateWindow rate(10s);
-  EXPECT_EQ(rate.per_second(), 0);
-  rate.add(t0, 0);
-  EXPECT_EQ(rate.per_second(), 0);
-  rate.add(t0 + 1s, 100);
-  EXPECT_DOUBLE_EQ(rate.per_second(), 100);
-  for (int i = 2; i <= 20; ++i) rate.add(t0 + std::chrono::seconds(i), 100 + (i - 1) * 10);  // slows to 10/s
-  EXPECT_NEAR(rate.per_second(), 10, 0.01);  // the fast first second has left the window
+admin::Status worker_status(bool queue_read) {
+  admin::Status status;
+  status.figures.delivered = 1000;
+  status.figures.in_flight = 50;
+  status.figures.retried = 7;
+  status.figures.dead_lettered = 2;
+  status.rate_per_second = 100;
+  status.queue.ok = queue_read;
+  status.queue.shards = {{.shard = "s:0", .waiting = 600, .in_flight = 50, .delayed = 10, .dead = 1},
+                         {.shard = "s:1", .waiting = 340, .in_flight = 0, .delayed = 0, .dead = 1}};
+  return status;
+}
+
+TEST(LiveFigures, FromTheWorkersStatusWithBacklogAndEtaToEmpty) {
+  const LiveFigures f = live_figures(worker_status(true), true);
+  EXPECT_EQ(format_live_line(f),
+            "delivered 1,000  100/s  in flight 50  backlog 940  retrying 7  dead 2  ETA 10s");  // 1,000 left at 100/s
+}
+
+TEST(LiveFigures, NoEtaWithoutUntilEmptyOrARate) {
+  EXPECT_EQ(live_figures(worker_status(true), false).eta, std::nullopt);  // the queue may be fed forever
+  auto stalled = worker_status(true);
+  stalled.rate_per_second = 0;
+  EXPECT_EQ(live_figures(stalled, true).eta, std::nullopt);
+  stalled.queue.shards.clear();
+  EXPECT_EQ(live_figures(stalled, true).eta, std::chrono::seconds(0));  // nothing left
+}
+
+TEST(LiveFigures, NoBacklogBeforeTheQueueIsRead) {
+  const LiveFigures f = live_figures(worker_status(false), true);
+  EXPECT_EQ(f.backlog, std::nullopt);
+  EXPECT_EQ(f.eta, std::nullopt);
 }
 
 }  // namespace

@@ -51,7 +51,10 @@ Finished run_on_terminal(const std::vector<std::string>& args, std::chrono::seco
   words.insert(words.end(), prefix.begin(), prefix.end());
   words.push_back(CONVEYOR_BINARY);
   words.insert(words.end(), args.begin(), args.end());
-  return finish(ChildProcess::spawn({"script", "-q", "-e", "-c", "exec " + command_line(words), "/dev/null"}, {},
+  // A wide terminal, so the status line is never cut (a pty made by `script` without one to copy is 0 wide).
+  return finish(ChildProcess::spawn({"script", "-q", "-e", "-c", "stty cols 200 && exec " + command_line(words),
+                                     "/dev/null"},
+                                    {},
                                     ChildProcess::Stderr::into_stdout),
                 timeout);
 }
@@ -116,25 +119,29 @@ TEST_F(Terminal, PublishOffATerminalDrawsNothing) {
 }
 
 TEST_F(Terminal, WorkDrawsALiveStatusLineAndEndsItWithTheFinalFigures) {
-  ASSERT_EQ(run_conveyor(with_queue({"publish", "--count", "300"}), 60s).exit_code, 0);
-  PartnerSimulator partner({"--delay", "100ms"});  // 300 at 20 in flight: 1.5 s, past the first redraw
-  const auto run = run_on_terminal(
-      with_queue({"work", "--target-url", partner.url(), "--until-empty", "--concurrency", "20", "--threads", "1"}),
-      60s);
+  ASSERT_EQ(run_conveyor(with_queue({"publish", "--count", "600"}), 60s).exit_code, 0);
+  PartnerSimulator partner({"--delay", "100ms"});  // 600 at 20 in flight: 3 s, past the queue's first sample
+  const auto run = run_on_terminal(with_queue({"work", "--target-url", partner.url(), "--until-empty",
+                                               "--concurrency", "20", "--threads", "1", "--admin-listen", "127.0.0.1:0"}),
+                                   60s);
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_GE(occurrences(run.output, "\rdelivered "), 2u) << "redrawn in place: " << run.output;
-  EXPECT_NE(run.output.find("\rdelivered 300  "), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find("  backlog "), std::string::npos) << "the sampled queue: " << run.output;
+  EXPECT_NE(run.output.find("  ETA "), std::string::npos) << "--until-empty: " << run.output;
+  EXPECT_NE(run.output.find("\rdelivered 600  "), std::string::npos) << run.output;
   const auto last = run.output.rfind("\rdelivered ");
   const std::string tail = run.output.substr(last);
-  EXPECT_NE(tail.find("  in flight 0  retrying 0  dead 0\x1b[K\r\n"), std::string::npos) << tail;
-  EXPECT_NE(tail.find("\r\ndelivered 300  failed 0"), std::string::npos) << "the report below it: " << tail;
+  EXPECT_NE(tail.find("  in flight 0  retrying 0  dead 0\x1b[K"), std::string::npos) << "no stale backlog: " << tail;
+  EXPECT_EQ(tail.find("\x1b[K\r\n"), tail.find("\r\n") - 3) << "ended with a newline: " << tail;
+  EXPECT_NE(tail.find("\r\ndelivered 600  failed 0"), std::string::npos) << "the report below it: " << tail;
 }
 
 TEST_F(Terminal, JsonLogsTurnTheLiveLineOff) {
   ASSERT_EQ(run_conveyor(with_queue({"publish", "--count", "100"}), 60s).exit_code, 0);
   PartnerSimulator partner;
-  const auto run = run_on_terminal(with_queue({"work", "--target-url", partner.url(), "--until-empty"}), 60s,
-                                   {"LOG_FORMAT=json"});
+  const auto run = run_on_terminal(with_queue({"work", "--target-url", partner.url(), "--until-empty",
+                                               "--admin-listen", "127.0.0.1:0"}),
+                                   60s, {"LOG_FORMAT=json"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   EXPECT_EQ(run.output.find("\rdelivered"), std::string::npos) << run.output;
   EXPECT_EQ(run.output.find("\x1b["), std::string::npos) << run.output;
@@ -149,8 +156,9 @@ TEST_F(Terminal, JsonLogFormatWritesOnlyJsonObjectsOnStderr) {
   }
   ASSERT_EQ(run_conveyor(with_queue({"publish", "--input", path}), 60s).exit_code, 0);
   PartnerSimulator partner({"--status-field", "s"});
-  const auto run = run_for_stderr(with_queue({"work", "--target-url", partner.url(), "--until-empty"}), 60s,
-                                  {"LOG_FORMAT=json"});
+  const auto run = run_for_stderr(
+      with_queue({"work", "--target-url", partner.url(), "--until-empty", "--admin-listen", "127.0.0.1:0"}), 60s,
+      {"LOG_FORMAT=json"});
   ASSERT_EQ(run.exit_code, 0) << run.output;
   std::istringstream lines(run.output);
   std::size_t count = 0, dead_lettered = 0;

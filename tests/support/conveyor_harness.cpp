@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -54,7 +56,13 @@ void PartnerSimulator::outage(std::chrono::milliseconds duration) const {
 ChildProcess start_conveyor(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv = {CONVEYOR_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
-  return ChildProcess::spawn(argv, env, ChildProcess::Stderr::into_stdout);
+  // Workers of tests running side by side must not share the default admin port: a free one
+  // each, unless the test chose.
+  std::vector<std::string> full_env = env;
+  const bool chosen = std::getenv("ADMIN_LISTEN") != nullptr ||
+                      std::any_of(env.begin(), env.end(), [](const std::string& e) { return e.starts_with("ADMIN_LISTEN="); });
+  if (!chosen) full_env.emplace_back("ADMIN_LISTEN=127.0.0.1:0");
+  return ChildProcess::spawn(argv, full_env, ChildProcess::Stderr::into_stdout);
 }
 
 Finished run_conveyor(const std::vector<std::string>& args, std::chrono::seconds timeout,
