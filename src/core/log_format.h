@@ -12,7 +12,6 @@
 
 namespace conveyor {
 
-enum class LogFormat { text, json };
 
 class JsonLogFormatter final : public spdlog::formatter {
  public:
