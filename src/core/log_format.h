@@ -12,7 +12,6 @@
 
 namespace conveyor {
 
-
 class JsonLogFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override;
