@@ -12,6 +12,8 @@
 # QUEUE=SQS runs the same path on Amazon SQS's protocol against the fauxqs
 # emulator (tools/fauxqs, one Node process on 127.0.0.1) instead of Redis; the
 # queue server's own CPU is measured either way, to show which side limits.
+# SCRAPE=1 has a scraper GET the worker's /metrics every second while it runs,
+# as Prometheus would, to measure what collecting metrics costs.
 # The last line, "RESULT key=value ...", is for bench/compare.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,11 +92,26 @@ partner=$(sed -n 's/^listening on //p' "$work/partner.out")
 export QUEUE SHARDS CHANNEL_NAME TARGET_URL="http://$partner/shipments"
 "$BIN" publish --count "$N" | sed 's/^/publish: /'
 
+admin_port=$(free_port)
+SCRAPE=${SCRAPE:-0}
+if [ "$SCRAPE" = 1 ]; then
+  (  # like Prometheus with scrape_interval 1s, until the worker's listener goes away
+    for _ in $(seq 1 2000); do
+      sleep 1
+      http_get 127.0.0.1 "$admin_port" /metrics >/dev/null 2>&1 && echo scraped >>"$work/scrapes" || true
+      [ -f "$work/done" ] && break
+    done
+  ) &
+  pids+=($!)
+  disown
+fi
 partner_cpu_before=$(cpu_ticks "$partner_pid")
 queue_cpu_before=$(cpu_ticks "$queue_pid")
 /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
   env ${WORKER_PRELOAD:+LD_PRELOAD=$WORKER_PRELOAD} "$BIN" work --until-empty --concurrency "$CONCURRENCY" --threads "$THREADS" --report "$work/report.json" \
+  --admin-listen "127.0.0.1:$admin_port" \
   >"$work/work.out" 2>"$work/work.err" || { cat "$work/work.err" >&2; exit 1; }
+touch "$work/done"
 partner_cpu_after=$(cpu_ticks "$partner_pid")
 queue_cpu_after=$(cpu_ticks "$queue_pid")
 
@@ -107,11 +124,12 @@ ideal=$(awk -v n="$N" -v d="$delay_s" -v c="$CONCURRENCY" 'BEGIN { printf "%.2f"
 ticks=$(getconf CLK_TCK)
 
 echo "worker: $(cat "$work/work.out")"
-echo "reproduce: QUEUE=$QUEUE SHARDS=$SHARDS ${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
+scrapes=$(cat "$work/scrapes" 2>/dev/null | wc -l)
+echo "reproduce: QUEUE=$QUEUE SHARDS=$SHARDS SCRAPE=$SCRAPE ${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
 awk -v n="$N" -v c="$CONCURRENCY" -v t="$THREADS" -v d="$DELAY" -v wall="$wall" -v ideal="$ideal" \
     -v user="$user" -v sys="$sys" -v rss="$rss_kb" -v unique="$unique" -v dups="$dups" \
     -v pcpu="$(( (partner_cpu_after - partner_cpu_before) ))" -v ticks="$ticks" -v shards="$SHARDS" \
-    -v queue="$QUEUE" -v qcpu="$(( (queue_cpu_after - queue_cpu_before) ))" 'BEGIN {
+    -v queue="$QUEUE" -v qcpu="$(( (queue_cpu_after - queue_cpu_before) ))" -v scrapes="$scrapes" 'BEGIN {
   printf "\nQUEUE=%s N=%d concurrency=%d threads=%d delay=%s shards=%d\n", queue, n, c, t, d, shards
   printf "  wall time          %.2f s\n", wall
   printf "  ideal              %.2f s (N x delay / concurrency)\n", ideal
@@ -124,6 +142,7 @@ awk -v n="$N" -v c="$CONCURRENCY" -v t="$THREADS" -v d="$DELAY" -v wall="$wall" 
   printf "  partner CPU        %.2f s\n", pcpu / ticks
   printf "  partner unique     %d (lost: %d)\n", unique, n - unique
   printf "  partner duplicates %d\n", dups
-  printf "RESULT queue=%s shards=%d n=%d wall=%.2f ideal=%.2f msgs_per_s=%.0f cpu=%.2f cpu_per_100k=%.2f rss_mib=%.1f queue_cpu=%.2f partner_cpu=%.2f lost=%d duplicates=%d\n", \
-    queue, shards, n, wall, ideal, n / wall, user + sys, (user + sys) * 100000 / n, rss / 1024, qcpu / ticks, pcpu / ticks, n - unique, dups
+  printf "  /metrics scrapes   %d\n", scrapes
+  printf "RESULT queue=%s shards=%d n=%d wall=%.2f ideal=%.2f msgs_per_s=%.0f cpu=%.2f cpu_per_100k=%.2f rss_mib=%.1f queue_cpu=%.2f partner_cpu=%.2f lost=%d duplicates=%d scrapes=%d\n", \
+    queue, shards, n, wall, ideal, n / wall, user + sys, (user + sys) * 100000 / n, rss / 1024, qcpu / ticks, pcpu / ticks, n - unique, dups, scrapes
 }'

@@ -1,9 +1,15 @@
 #include "cli/admin_command.h"
 
+#include <csignal>
 #include <iostream>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -12,7 +18,9 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/queues.h"
+#include "cli/status_line.h"
 #include "config/config_error.h"
+#include "core/duration.h"
 #include "queue/dead_letter.h"
 
 namespace conveyor::cli {
@@ -75,6 +83,45 @@ void print_dead(const std::vector<queue::DeadMessage>& dead, bool as_json) {
   std::cout << fmt::format("{} dead letter(s) shown", dead.size()) << std::endl;
 }
 
+// `stats --watch`: the figures again every interval until SIGINT/SIGTERM, then 0. On a terminal
+// the table replaces the last one (screen cleared, cursor home); elsewhere (a pipe, a file) the
+// tables follow one another, a blank line apart (--json: one array per line). A failed read is
+// logged and tried again at the next tick, as `watch` would.
+asio::awaitable<int> watch_stats(queue::QueueAdmin& queue, const AdminOptions& options) {
+  auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer tick(executor);
+  asio::signal_set signals(executor, SIGINT, SIGTERM);
+  bool stopping = false;
+  // Runs with operation_aborted after this frame is gone: touches nothing then.
+  signals.async_wait([&](const error_code& ec, int) {
+    if (ec) return;
+    stopping = true;
+    tick.cancel();
+  });
+  const bool in_place = !options.json && stdout_is_terminal();
+  bool first = true;
+  while (!stopping) {
+    auto counts = co_await queue.counts();
+    if (stopping) break;
+    if (!counts) {
+      spdlog::warn("reading the queue's figures failed: {}; trying again in {}", counts.error().message(),
+                   format_duration(options.interval));
+    } else {
+      if (in_place) {
+        std::cout << fmt::format("\x1b[H\x1b[2Jevery {}; Ctrl-C to stop\n\n", format_duration(options.interval));
+      } else if (!first && !options.json) {
+        std::cout << '\n';
+      }
+      print_stats(*counts, options.json);
+      first = false;
+    }
+    tick.expires_after(options.interval);
+    error_code ignored;
+    co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  }
+  co_return 0;
+}
+
 asio::awaitable<int> administer(const QueueLayout& layout, const config::Settings& settings, const AdminOptions& options) {
   std::string why;
   auto admin = co_await connect_admin(layout, settings, &why);
@@ -85,6 +132,7 @@ asio::awaitable<int> administer(const QueueLayout& layout, const config::Setting
   queue::QueueAdmin& queue = **admin;
   switch (options.action) {
     case AdminOptions::Action::stats: {
+      if (options.watch) co_return co_await watch_stats(queue, options);
       auto counts = co_await queue.counts();
       if (!counts) break;
       print_stats(*counts, options.json);

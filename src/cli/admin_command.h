@@ -1,7 +1,9 @@
 // Operator commands on a channel, either backend: `conveyor stats` (backlog per shard, in
-// flight, delayed, dead) and `conveyor dlq list|requeue|purge`.
+// flight, delayed, dead; with --watch, again every interval until SIGINT/SIGTERM) and
+// `conveyor dlq list|requeue|purge`.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <vector>
@@ -14,6 +16,8 @@ struct AdminOptions {
   enum class Action { stats, list, requeue, purge };
   Action action = Action::stats;
   bool json = false;             // machine-readable output
+  bool watch = false;            // stats: refresh every `interval` until SIGINT/SIGTERM (then exit 0)
+  std::chrono::milliseconds interval{2000};
   std::size_t limit = 100;       // list: at most this many
   bool all = false;              // requeue: every dead letter
   std::vector<std::string> ids;  // requeue: these

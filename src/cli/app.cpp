@@ -9,11 +9,10 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "cli/admin_command.h"
 #include "cli/demo_command.h"
+#include "cli/logging.h"
 #include "cli/publish_command.h"
 #include "cli/version.h"
 #include "cli/work_command.h"
@@ -54,13 +53,6 @@ config::KeyValues env_file_layer(const std::string& env_file) {
   return file.values();
 }
 
-void use_stderr_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("conveyor");
-  spdlog::set_default_logger(logger);
-  spdlog::set_level(spdlog::level::from_str(level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
-}
-
 std::chrono::milliseconds duration_flag(const std::string& flag, const std::string& text) {
   auto d = parse_duration(text);
   if (!d) throw config::ConfigError(flag + ": expected a duration like 1s or 250ms, got '" + text + "'");
@@ -83,6 +75,7 @@ int run(int argc, char** argv) {
   app.add_option("--env-file", env_file, "Settings file (default: ./.env if present)")
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   key_option(&app, "--log-level", "LOG_LEVEL", flags, "trace, debug, info, warn, error, off");
+  key_option(&app, "--log-format", "LOG_FORMAT", flags, "text, or json (one object per line)");
 
   // work
   auto* work = app.add_subcommand("work", "Lease messages from the queue and POST each to TARGET_URL");
@@ -147,6 +140,9 @@ int run(int argc, char** argv) {
   auto* stats = app.add_subcommand("stats", "Backlog per shard, in flight, delayed retries and dead letters");
   queue_options(stats);
   stats->add_flag("--json", admin_options.json, "Print JSON");
+  stats->add_flag("--watch", admin_options.watch, "Print the figures again every --interval until SIGINT/SIGTERM");
+  std::string stats_interval = "2s";
+  stats->add_option("--interval", stats_interval, "With --watch: how often")->capture_default_str();
   auto* dlq = app.add_subcommand("dlq", "The dead-letter queue: list, requeue, purge");
   dlq->require_subcommand(1);
   auto* dlq_list = dlq->add_subcommand("list", "Show dead letters, oldest first, with their reasons");
@@ -216,7 +212,7 @@ int run(int argc, char** argv) {
     }
     if (demo->parsed()) {
       const auto settings = config::load_settings(layers);
-      use_stderr_logging(settings.log_level);
+      use_stderr_logging(settings.log_level, settings.log_format);
       demo_options.delay = duration_flag("--delay", demo_delay);
       return run_demo(demo_options, argv[0]);
     }
@@ -227,18 +223,20 @@ int run(int argc, char** argv) {
                                                      : AdminOptions::Action::purge;
       static constexpr std::string_view required[] = {"CHANNEL_NAME"};
       const auto settings = config::load_settings(layers, required);
-      use_stderr_logging(settings.log_level);
+      use_stderr_logging(settings.log_level, settings.log_format);
+      admin_options.interval = duration_flag("--interval", stats_interval);
+      if (admin_options.interval.count() <= 0) throw config::ConfigError("--interval: must be longer than 0");
       return run_admin(settings, admin_options);
     }
     if (publish->parsed()) {
       static constexpr std::string_view required[] = {"CHANNEL_NAME"};
       const auto settings = config::load_settings(layers, required);
-      use_stderr_logging(settings.log_level);
+      use_stderr_logging(settings.log_level, settings.log_format);
       return run_publish(settings, publish_options);
     }
     static constexpr std::string_view required[] = {"CHANNEL_NAME", "TARGET_URL"};
     const auto settings = config::load_settings(layers, required);
-    use_stderr_logging(settings.log_level);
+    use_stderr_logging(settings.log_level, settings.log_format);
     return run_work(settings, work_options);
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "conveyor: %s\n", e.what());

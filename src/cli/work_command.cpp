@@ -24,6 +24,8 @@
 #include "cli/queues.h"
 #include "cli/version.h"
 #include "cli/http_partner.h"
+#include "cli/live_line.h"
+#include "cli/status_line.h"
 #include "config/config_error.h"
 #include "core/limits.h"
 #include "dispatch/dispatcher.h"
@@ -36,6 +38,7 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr auto kProgressEvery = std::chrono::seconds(5);
+constexpr auto kLiveLineEvery = std::chrono::seconds(1);  // on a terminal
 // Sockets the process needs besides partner and queue connections: logs, slack.
 constexpr std::size_t kSpareFiles = 64;
 
@@ -246,9 +249,23 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   };
   signals.async_wait(on_signal);
 
+  // Progress: on a terminal a status line redrawn every second, elsewhere a log line every 5 s.
+  StatusLine& live_line = StatusLine::on_stderr();
+  const auto progress_every = live_line.enabled() ? kLiveLineEvery : kProgressEvery;
+  auto show_live_line = [&](bool last) {
+    LiveFigures figures = live_figures(monitor.snapshot(), options.until_empty && !last);
+    if (last) figures.backlog.reset();  // the queue's last sample may be seconds old by now
+    live_line.show(format_live_line(figures));
+  };
   asio::steady_timer progress(control);
   std::function<void(const boost::system::error_code&)> on_progress = [&](const boost::system::error_code& ec) {
     if (ec) return;
+    if (live_line.enabled()) {
+      show_live_line(false);
+      progress.expires_after(progress_every);
+      progress.async_wait(on_progress);
+      return;
+    }
     std::uint64_t delivered = 0, failed = 0, in_flight = 0;
     for (auto& lane : lanes) {
       const auto& s = lane->dispatcher->stats();
@@ -259,13 +276,15 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     spdlog::info("delivered {} ({:.0f}/s), failed {}, in flight {}", delivered, delivered / seconds, failed,
                  in_flight);
-    progress.expires_after(kProgressEvery);
+    progress.expires_after(progress_every);
     progress.async_wait(on_progress);
   };
-  progress.expires_after(kProgressEvery);
+  progress.expires_after(progress_every);
   progress.async_wait(on_progress);
 
   control.run();
+  if (live_line.enabled()) show_live_line(true);  // the final figures
+  live_line.finish();
   if (admin_server) admin_server->stop();
   monitor.stop();
   const auto elapsed = std::chrono::steady_clock::now() - started;

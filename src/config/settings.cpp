@@ -55,6 +55,7 @@ constexpr std::array kKeys = {
     KeySpec{"PARTNER_TLS_VERIFY", "true", "Verify the partner's TLS certificate (true/false)."},
     KeySpec{"PARTNER_AUTHORIZATION", "", "Authorization header value sent to the partner (secret; never logged).", true},
     KeySpec{"LOG_LEVEL", "info", "trace, debug, info, warn, error or off."},
+    KeySpec{"LOG_FORMAT", "text", "text, or json: one JSON object per log line (time, level, message, logger, thread) for log shippers; json also turns the live status line off."},
     KeySpec{"ADMIN_LISTEN", "127.0.0.1:9464", "Admin listener of work (metrics, probes, dashboard): host:port, port 0 for a free one, or off."},
     KeySpec{"ADMIN_TOKEN", "", "Bearer token the admin listener requires for changes, and for everything but /metrics and the probes off loopback (secret; never logged).", true},
 };
@@ -215,6 +216,7 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.partner_tls_verify = r.flag("PARTNER_TLS_VERIFY");
   s.partner_authorization = r.string("PARTNER_AUTHORIZATION");
   s.log_level = r.string("LOG_LEVEL");
+  s.log_format = r.string("LOG_FORMAT");
   s.admin_listen = r.string("ADMIN_LISTEN");
   s.admin_token = r.string("ADMIN_TOKEN");
   if (s.admin_listen != "off") {
@@ -255,6 +257,9 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   if (std::find(levels.begin(), levels.end(), s.log_level) == levels.end()) {
     throw ConfigError(fmt::format("LOG_LEVEL: expected one of trace, debug, info, warn, error, off, got '{}'",
                                   s.log_level));
+  }
+  if (s.log_format != "text" && s.log_format != "json") {
+    throw ConfigError(fmt::format("LOG_FORMAT: expected text or json, got '{}'", s.log_format));
   }
   return s;
 }

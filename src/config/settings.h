@@ -49,6 +49,7 @@ struct Settings {
   bool partner_tls_verify = true;
   std::string partner_authorization;  // secret: never logged
   std::string log_level = "info";
+  std::string log_format = "text";  // LOG_FORMAT: text, or json (one object per line, no live status line)
   std::string admin_listen = "127.0.0.1:9464";  // ADMIN_LISTEN: host:port, or "off"
   std::string admin_token;                      // ADMIN_TOKEN: secret, never logged
 

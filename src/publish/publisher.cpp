@@ -17,6 +17,7 @@ struct Shared {
   MessageSource& source;
   queue::Producer& producer;
   std::size_t batch;
+  const std::function<void(std::uint64_t)>& on_published;
   std::uint64_t published = 0;
   error_code first_error;
 };
@@ -42,6 +43,7 @@ boost::asio::awaitable<void> sender(Shared& shared) {
       co_return;
     }
     shared.published += bodies.size();
+    if (shared.on_published) shared.on_published(shared.published);
   }
 }
 
@@ -50,7 +52,7 @@ boost::asio::awaitable<void> sender(Shared& shared) {
 boost::asio::awaitable<Result<PublishSummary>> publish_all(MessageSource& source, queue::Producer& producer,
                                                            PublishOptions options) {
   const auto started = std::chrono::steady_clock::now();
-  Shared shared{source, producer, std::max<std::size_t>(1, options.batch), 0, {}};
+  Shared shared{source, producer, std::max<std::size_t>(1, options.batch), options.on_published, 0, {}};
   auto executor = co_await boost::asio::this_coro::executor;
 
   // Senders run concurrently; the last one to finish wakes us by cancelling

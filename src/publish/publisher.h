@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 
 #include <boost/asio/awaitable.hpp>
 
@@ -17,6 +18,9 @@ namespace conveyor::publish {
 struct PublishOptions {
   std::size_t batch = 1000;           // messages per write
   std::size_t batches_in_flight = 8;  // writes outstanding at once
+  // Called on the io_context's thread after each confirmed write with the messages confirmed so
+  // far (a progress display); may be empty.
+  std::function<void(std::uint64_t published)> on_published;
 };
 
 struct PublishSummary {
