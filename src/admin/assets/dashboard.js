@@ -171,7 +171,7 @@
       clippedCell(d.response), cell(String(d.attempts ?? '–'), 'num'), clippedCell(d.body),
     ]));
     $('dead-letters').classList.toggle('without-shard', !letters.some((d) => d.shard));
-    const note = letters.length < dead ? `The latest ${letters.length} of ${integer.format(dead)}.` : '';
+    const note = letters.length < dead ? `Showing ${letters.length} of ${integer.format(dead)}.` : '';
     setText('dead-letters-note', note);
     $('requeue').disabled = dead === 0;
     $('purge').disabled = dead === 0;
