@@ -1,6 +1,7 @@
 #include "admin/admin_server.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
@@ -39,6 +40,21 @@ http::ServerResponse text_response(unsigned status, std::string body) {
 // Compares in time independent of where the strings differ.
 bool same_secret(std::string_view given, std::string_view expected) {
   return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
+}
+
+// The password of "Basic base64(user:password)", or "" if the header is not that.
+std::string basic_password(std::string_view header) {
+  constexpr std::string_view basic = "Basic ";
+  if (!header.starts_with(basic) || header.size() - basic.size() > 4096) return {};
+  const std::string encoded(header.substr(basic.size()));
+  std::string decoded(encoded.size(), '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
+                                reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
+  if (n < 0) return {};
+  decoded.resize(static_cast<std::size_t>(n));
+  while (!decoded.empty() && decoded.back() == '\0') decoded.pop_back();  // the block decoder's padding
+  const auto colon = decoded.find(':');
+  return colon == std::string::npos ? std::string() : decoded.substr(colon + 1);
 }
 
 }  // namespace
@@ -83,10 +99,11 @@ std::optional<http::ServerResponse> AdminServer::refuse(const http::ServerReques
   }
   const std::string_view header = request.header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
-  if (!header.starts_with(bearer) || !same_secret(header.substr(bearer.size()), options_.token)) {
-    return error_response(401, "send Authorization: Bearer <ADMIN_TOKEN>");
-  }
-  return std::nullopt;
+  if (header.starts_with(bearer) && same_secret(header.substr(bearer.size()), options_.token)) return std::nullopt;
+  // A browser opening the dashboard cannot send a bearer token: reading also takes HTTP Basic
+  // credentials whose password is the token (any user name), which the browser asks for itself.
+  if (access == Access::read && same_secret(basic_password(header), options_.token)) return std::nullopt;
+  return error_response(401, "send Authorization: Bearer <ADMIN_TOKEN>");
 }
 
 boost::asio::awaitable<http::ServerResponse> AdminServer::handle(const http::ServerRequest& request) {
@@ -110,9 +127,13 @@ boost::asio::awaitable<http::ServerResponse> AdminServer::handle(const http::Ser
       if (auto refusal = refuse(request, Access::read)) co_return *refusal;
       co_return json_response(200, to_json(monitor_.snapshot(), info_));
     }
-    // The dashboard's files hold no data (the page reads it from /api/status, which asks a
-    // non-loopback caller for the token), so a browser can load the page that asks for the token.
     if (const Asset* asset = find_asset(path)) {
+      if (auto refusal = refuse(request, Access::read)) {
+        // Off loopback, the browser asks for the token itself (user name: anything).
+        refusal->extra_header_name = "WWW-Authenticate";
+        refusal->extra_header_value = R"x(Basic realm="conveyor admin (password: ADMIN_TOKEN)", charset="UTF-8")x";
+        co_return *refusal;
+      }
       http::ServerResponse r;
       r.content_type = asset->content_type;
       r.body = std::string(asset->body);

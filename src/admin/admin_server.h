@@ -2,8 +2,9 @@
 // /api/status (JSON) and the dashboard at /, and POST /api/dlq/requeue and /api/dlq/purge.
 // Reads everything from the Monitor; a mutation opens its own short-lived QueueAdmin connection.
 // Access: a change always needs "Authorization: Bearer <ADMIN_TOKEN>" (refused with 403 when no
-// token is configured); on a non-loopback address /api/status (the dashboard's data) needs it too,
-// while /metrics, the probes and the dashboard's static files (which ask for the token) stay open. Runs one thread of its own (http::Server).
+// token is configured); on a non-loopback address the dashboard and /api/status need the token
+// too, as a bearer token or as the password of HTTP Basic credentials (what a browser can send),
+// while /metrics and the probes stay open. Runs one thread of its own (http::Server).
 // REQUIRES: the Monitor outlives the server.
 #pragma once
 

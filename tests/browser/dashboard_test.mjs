@@ -343,25 +343,25 @@ test('the dashboard of a real worker', {timeout: 150_000}, async (t) => {
     assert.deepEqual(takeConsoleErrors(), []);
   });
 
-  await t.test('off loopback the page asks for the token, then shows the status', async () => {
-    // A second worker whose admin listener is on every address: /api/status needs the token there,
-    // while the page itself loads (it holds no data). The test still talks to it over 127.0.0.1.
+  await t.test('off loopback the browser asks for the token before the page loads, then it shows the status', async () => {
+    // A second worker whose admin listener is on every address: the dashboard and /api/status need
+    // the token there. The test still talks to it over 127.0.0.1.
     const [, port] = await startWorker('0.0.0.0:0');
     const other = await browser.newPage();  // another origin: an empty sessionStorage, no token
+    const refused = await fetch(`http://127.0.0.1:${port}/`);  // what the browser is challenged with
+    assert.equal(refused.status, 401);
+    assert.match(refused.headers.get('www-authenticate') ?? '', /^Basic /);
     const errors = [];
     other.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()); });
     other.on('pageerror', (error) => errors.push(`uncaught: ${error.message}`));
+    await other.authenticate({username: 'operator', password: TOKEN});
     const response = await other.goto(`http://127.0.0.1:${port}/`, {waitUntil: 'load', timeout: 15_000});
     assert.equal(response.status(), 200);
-    await other.waitForSelector('#auth-needed:not([hidden])', {timeout: 10_000});
-    assert.equal(await other.$eval('#delivered', (el) => el.textContent), '–');
-    assert.ok(errors.length > 0 && errors.every((e) => /status of 401/.test(e)), JSON.stringify(errors));
-    errors.length = 0;
-
-    await other.type('#token', TOKEN);
-    await other.waitForSelector('#auth-needed[hidden]', {timeout: 10_000});
+    // The browser sends the same credentials with the page's own requests; should it not, the
+    // page asks for the token in its field, as it does for any 401.
+    if (await other.$eval('#auth-needed', (el) => !el.hidden)) await other.type('#token', TOKEN);
     await other.waitForFunction(() => document.getElementById('delivered').textContent === '0', {timeout: 10_000});
-    assert.deepEqual(errors, []);
+    assert.deepEqual(errors.filter((e) => !/status of 401/.test(e)), []);
     await other.close();
   });
 

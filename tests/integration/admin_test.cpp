@@ -300,6 +300,7 @@ TEST(AdminListen, AnAddressOtherHostsReachNeedsAToken) {
   const std::string port = worker.url("").substr(worker.url("").rfind(':') + 1);
   const std::string base = "http://127.0.0.1:" + port;
   EXPECT_EQ(get(base + "/api/status").status, 401u) << "off loopback, the status needs the token";
+  EXPECT_EQ(get(base + "/").status, 401u) << "and so does the dashboard";
   EXPECT_EQ(get(base + "/metrics").status, 200u) << "scrapers stay open";
   EXPECT_EQ(get(base + "/healthz").status, 200u) << "probes stay open";
   worker.process().signal(SIGTERM);
