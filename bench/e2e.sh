@@ -124,7 +124,8 @@ ideal=$(awk -v n="$N" -v d="$delay_s" -v c="$CONCURRENCY" 'BEGIN { printf "%.2f"
 ticks=$(getconf CLK_TCK)
 
 echo "worker: $(cat "$work/work.out")"
-scrapes=$(cat "$work/scrapes" 2>/dev/null | wc -l)
+scrapes=0
+[ -f "$work/scrapes" ] && scrapes=$(wc -l <"$work/scrapes")
 echo "reproduce: QUEUE=$QUEUE SHARDS=$SHARDS SCRAPE=$SCRAPE ${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
 awk -v n="$N" -v c="$CONCURRENCY" -v t="$THREADS" -v d="$DELAY" -v wall="$wall" -v ideal="$ideal" \
     -v user="$user" -v sys="$sys" -v rss="$rss_kb" -v unique="$unique" -v dups="$dups" \

@@ -1,8 +1,12 @@
 #include "metrics/process_metrics.h"
 
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-#include <filesystem>
+#include <atomic>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -23,6 +27,44 @@ double boot_time() {
     in.ignore(1 << 20, '\n');
   }
   return 0;
+}
+
+}  // namespace
+
+// Entries of /proc/self/fd, read with getdents64 in large blocks, without an allocation per entry.
+std::uint64_t ProcessMetrics::count_open_fds() {
+  const int dir = ::open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir < 0) return 0;
+  std::uint64_t n = 0;
+  alignas(8) static thread_local char buffer[1 << 16];
+  while (true) {
+    const long got = ::syscall(SYS_getdents64, dir, buffer, sizeof buffer);
+    if (got <= 0) break;
+    for (long at = 0; at < got;) {
+      const auto* entry = reinterpret_cast<const struct dirent64*>(buffer + at);
+      if (entry->d_name[0] != '.') ++n;
+      at += entry->d_reclen;
+    }
+  }
+  ::close(dir);
+  return n > 0 ? n - 1 : 0;  // not the listing's own descriptor
+}
+
+namespace {
+
+// Counting costs the kernel about 0.6 µs per descriptor (9 ms at 16,000): fine every 10 s, not
+// at every scrape of a busy worker. Any thread; a race only counts twice.
+std::uint64_t open_fds_recently() {
+  static std::atomic<std::int64_t> counted_at{0};
+  static std::atomic<std::uint64_t> count{0};
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch()).count();
+  const std::int64_t at = counted_at.load(std::memory_order_relaxed);
+  if (at == 0 || now - at >= 10'000) {
+    count.store(ProcessMetrics::count_open_fds(), std::memory_order_relaxed);
+    counted_at.store(now, std::memory_order_relaxed);
+  }
+  return count.load(std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -51,12 +93,7 @@ ProcessMetrics ProcessMetrics::read() {
       }
     }
   }
-  std::error_code ec;
-  for (auto it = std::filesystem::directory_iterator("/proc/self/fd", ec);
-       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
-    ++m.open_fds;
-  }
-  if (m.open_fds > 0) --m.open_fds;  // the directory listing's own descriptor
+  m.open_fds = open_fds_recently();
   return m;
 }
 
