@@ -17,12 +17,17 @@ namespace json = boost::json;
 
 namespace {
 
-http::ServerResponse json_response(unsigned status, std::string body) {
+// `content_type` must be static text (a literal).
+http::ServerResponse response(unsigned status, std::string_view content_type, std::string body) {
   http::ServerResponse r;
   r.status = status;
-  r.content_type = "application/json";
+  r.content_type = content_type;
   r.body = std::move(body);
   return r;
+}
+
+http::ServerResponse json_response(unsigned status, std::string body) {
+  return response(status, "application/json", std::move(body));
 }
 
 http::ServerResponse error_response(unsigned status, std::string_view message) {
@@ -30,11 +35,7 @@ http::ServerResponse error_response(unsigned status, std::string_view message) {
 }
 
 http::ServerResponse text_response(unsigned status, std::string body) {
-  http::ServerResponse r;
-  r.status = status;
-  r.content_type = "text/plain; charset=utf-8";
-  r.body = std::move(body);
-  return r;
+  return response(status, "text/plain; charset=utf-8", std::move(body));
 }
 
 // Compares in time independent of where the strings differ.
@@ -111,9 +112,7 @@ boost::asio::awaitable<http::ServerResponse> AdminServer::handle(const http::Ser
   const std::string_view method = request.method();
   if (method == "GET" || method == "HEAD") {
     if (path == "/metrics") {
-      http::ServerResponse r = text_response(200, to_prometheus(monitor_.snapshot(), info_));
-      r.content_type = metrics::Exposition::content_type;
-      co_return r;
+      co_return response(200, metrics::Exposition::content_type, to_prometheus(monitor_.snapshot(), info_));
     }
     if (path == "/healthz") {
       const Status s = monitor_.snapshot();
