@@ -63,7 +63,7 @@ asio::awaitable<void> Monitor::sample_queue() {
       error_code failed;
       auto counts = co_await admin->counts();
       if (counts) {
-        auto dead = co_await admin->dead_letters(options_.dead_letters);
+        auto dead = co_await admin->dead_letters(options_.dead_letters, options_.dead_letter_body_bytes);
         if (dead) {
           sample.ok = true;
           sample.reason.clear();
@@ -82,7 +82,8 @@ asio::awaitable<void> Monitor::sample_queue() {
     }
     if (!stopping_) {
       std::lock_guard lock(mutex_);
-      if (!sample.ok && queue_.ok) spdlog::warn("not ready: {}", sample.reason);
+      // Info, not a warning: the queue's own outage log already warns, once per attempt.
+      if (!sample.ok && queue_.ok) spdlog::info("not ready: {}", sample.reason);
       if (sample.ok && !queue_.ok && !queue_.shards.empty()) spdlog::info("ready again: the queue answers");
       // A failed read keeps the last figures: they are the best known, and readiness says the rest.
       if (!sample.ok) {

@@ -32,6 +32,7 @@ struct MonitorOptions {
   std::chrono::milliseconds recent_window{10'000};  // of the rate and latency percentiles
   std::chrono::milliseconds heartbeat_limit{5'000};  // a lane silent longer is unhealthy
   std::size_t dead_letters = 20;                     // shown by /api/status
+  std::size_t dead_letter_body_bytes = 4096;         // of each, read at most (giants stay in the queue)
 };
 
 class Monitor {

@@ -139,7 +139,7 @@ asio::awaitable<int> administer(const QueueLayout& layout, const config::Setting
       co_return 0;
     }
     case AdminOptions::Action::list: {
-      auto dead = co_await queue.dead_letters(options.limit);
+      auto dead = co_await queue.dead_letters(options.limit, SIZE_MAX);  // the operator asked for them whole
       if (!dead) break;
       print_dead(*dead, options.json);
       co_return 0;

@@ -32,8 +32,10 @@ class QueueAdmin {
  public:
   virtual ~QueueAdmin() = default;
   virtual boost::asio::awaitable<Result<std::vector<ShardCounts>>> counts() = 0;
-  // The oldest dead letters first, at most `limit`.
-  virtual boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit) = 0;
+  // The oldest dead letters first, at most `limit`, each body cut to its first `body_bytes`
+  // (a dead set may hold giants of many MiB that must never be read whole by a worker).
+  virtual boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit,
+                                                                                std::size_t body_bytes) = 0;
   // Back onto the queue, body untouched and attempts counted afresh; `ids` empty: all of them.
   // Returns how many were requeued (unknown ids are skipped).
   virtual boost::asio::awaitable<Result<std::size_t>> requeue(std::span<const std::string> ids) = 0;

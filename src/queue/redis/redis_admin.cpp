@@ -78,7 +78,31 @@ boost::asio::awaitable<Result<std::vector<ShardCounts>>> RedisAdmin::counts() {
   co_return out;
 }
 
-boost::asio::awaitable<Result<std::vector<DeadMessage>>> RedisAdmin::dead_letters(std::size_t limit) {
+namespace {
+// KEYS: dead_bodies. ARGV: max bytes, ids. The first max bytes of each body (false if missing).
+// A body over 64 KiB is not even loaded (a dead set may hold 20 MiB giants, read every few
+// seconds by every worker's status sampler): it is described by its size instead.
+constexpr std::string_view kBodyPrefixes = R"lua(
+local out = {}
+local cut = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  local size = redis.call('HSTRLEN', KEYS[1], ARGV[i])
+  if size == 0 and redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 then
+    out[i - 1] = false
+  elseif size <= cut then
+    out[i - 1] = redis.call('HGET', KEYS[1], ARGV[i])
+  elseif size <= 65536 then
+    out[i - 1] = string.sub(redis.call('HGET', KEYS[1], ARGV[i]), 1, cut)
+  else
+    out[i - 1] = '(a body of ' .. size .. ' bytes: conveyor dlq list shows it whole)'
+  end
+end
+return out
+)lua";
+}  // namespace
+
+boost::asio::awaitable<Result<std::vector<DeadMessage>>> RedisAdmin::dead_letters(std::size_t limit,
+                                                                                 std::size_t body_bytes) {
   std::vector<DeadMessage> out;
   for (const std::string& shard : shards_) {
     if (out.size() >= limit) break;
@@ -89,8 +113,10 @@ boost::asio::awaitable<Result<std::vector<DeadMessage>>> RedisAdmin::dead_letter
     if (!ids) co_return ids.error();
     if (ids->type != redis::Reply::Type::array) co_return make_error_code(Error::redis_unexpected);
     if (ids->elements.empty()) continue;
-    // Bodies and reasons of every id in one round trip.
-    std::vector<std::vector<std::string_view>> commands = {{"HMGET", k.dead_bodies}, {"HMGET", k.dead_reasons}};
+    // Bodies (each cut to body_bytes inside Redis) and reasons of every id in one round trip.
+    const std::string cut = std::to_string(std::min<std::size_t>(body_bytes, std::size_t{1} << 52));
+    std::vector<std::vector<std::string_view>> commands = {
+        {"EVAL", kBodyPrefixes, "1", k.dead_bodies, cut}, {"HMGET", k.dead_reasons}};
     for (const auto& id : ids->elements) {
       commands[0].push_back(id.string);
       commands[1].push_back(id.string);

@@ -19,7 +19,7 @@ class RedisAdmin final : public QueueAdmin {
   RedisAdmin(std::unique_ptr<redis::Connection> connection, std::vector<std::string> shards);
 
   boost::asio::awaitable<Result<std::vector<ShardCounts>>> counts() override;
-  boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit) override;
+  boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit, std::size_t body_bytes) override;
   boost::asio::awaitable<Result<std::size_t>> requeue(std::span<const std::string> ids) override;
   boost::asio::awaitable<Result<std::size_t>> purge() override;
 

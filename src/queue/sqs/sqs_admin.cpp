@@ -61,7 +61,7 @@ asio::awaitable<Result<std::vector<ShardCounts>>> SqsAdmin::counts() {
   co_return out;
 }
 
-asio::awaitable<Result<std::vector<DeadMessage>>> SqsAdmin::dead_letters(std::size_t limit) {
+asio::awaitable<Result<std::vector<DeadMessage>>> SqsAdmin::dead_letters(std::size_t limit, std::size_t body_bytes) {
   std::vector<DeadMessage> out;
   std::set<std::string> seen;
   int empty = 0;
@@ -73,6 +73,7 @@ asio::awaitable<Result<std::vector<DeadMessage>>> SqsAdmin::dead_letters(std::si
     for (auto& message : *received) {
       if (!seen.insert(message.message_id).second || out.size() >= limit) continue;
       ++fresh;
+      if (message.body.size() > body_bytes) message.body.resize(body_bytes);  // SQS sends it whole (1 MiB at most)
       out.push_back({.id = message.message_id, .body = std::move(message.body),
                      .reason = message.attributes["conveyor-dead-letter"]});
     }

@@ -21,7 +21,7 @@ class SqsAdmin final : public QueueAdmin {
            std::string dead_letter_url);
 
   boost::asio::awaitable<Result<std::vector<ShardCounts>>> counts() override;
-  boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit) override;
+  boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit, std::size_t body_bytes) override;
   boost::asio::awaitable<Result<std::size_t>> requeue(std::span<const std::string> ids) override;
   boost::asio::awaitable<Result<std::size_t>> purge() override;
 
