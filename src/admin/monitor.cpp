@@ -63,7 +63,10 @@ asio::awaitable<void> Monitor::sample_queue() {
       error_code failed;
       auto counts = co_await admin->counts();
       if (counts) {
-        auto dead = co_await admin->dead_letters(options_.dead_letters, options_.dead_letter_body_bytes);
+        Result<std::vector<queue::DeadMessage>> dead = std::vector<queue::DeadMessage>{};
+        if (admin->lists_without_side_effects()) {
+          dead = co_await admin->dead_letters(options_.dead_letters, options_.dead_letter_body_bytes);
+        }
         if (dead) {
           sample.ok = true;
           sample.reason.clear();

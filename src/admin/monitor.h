@@ -1,6 +1,7 @@
 // The one watcher per worker process: every second it notes the lanes' figures (for the recent
 // rate and latency), every `sample_every` it reads the shared queue once through a QueueAdmin
-// (the same code path as `conveyor stats`), and it judges health (every lane's heartbeat is
+// (the same code path as `conveyor stats`; the first dead letters too, where reading them has no
+// side effect: Redis, not SQS), and it judges health (every lane's heartbeat is
 // recent) and readiness (the last queue read succeeded, and no shutdown began). Its loops run on
 // the executor given (the worker's control thread); snapshot() and begin_shutdown() may be called
 // from any thread (the admin server's).

@@ -36,6 +36,10 @@ class QueueAdmin {
   // (a dead set may hold giants of many MiB that must never be read whole by a worker).
   virtual boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit,
                                                                                 std::size_t body_bytes) = 0;
+  // Whether dead_letters() only reads (Redis). On SQS reading a message hides it and counts a
+  // receive, so a listing every few seconds would race with requeue and purge: a status page must
+  // not list them there (`conveyor dlq list` does, on demand).
+  virtual bool lists_without_side_effects() const = 0;
   // Back onto the queue, body untouched and attempts counted afresh; `ids` empty: all of them.
   // Returns how many were requeued (unknown ids are skipped).
   virtual boost::asio::awaitable<Result<std::size_t>> requeue(std::span<const std::string> ids) = 0;

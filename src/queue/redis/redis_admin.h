@@ -20,6 +20,7 @@ class RedisAdmin final : public QueueAdmin {
 
   boost::asio::awaitable<Result<std::vector<ShardCounts>>> counts() override;
   boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit, std::size_t body_bytes) override;
+  bool lists_without_side_effects() const override { return true; }
   boost::asio::awaitable<Result<std::size_t>> requeue(std::span<const std::string> ids) override;
   boost::asio::awaitable<Result<std::size_t>> purge() override;
 
