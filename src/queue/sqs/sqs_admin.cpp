@@ -135,8 +135,16 @@ asio::awaitable<Result<std::size_t>> SqsAdmin::drain(Take take) {
 asio::awaitable<Result<std::size_t>> SqsAdmin::requeue(std::span<const std::string> ids) {
   const std::set<std::string> wanted(ids.begin(), ids.end());
   std::size_t remaining = wanted.size();
+  if (wanted.empty()) {
+    // "All" means the dead letters there now. Requeued messages a running worker dead-letters
+    // again arrive in the queue being walked, and would be requeued again and again: the walk
+    // takes no more than the queue held when it began (SQS's count, approximate on AWS).
+    auto dead = co_await client_.get_queue_attributes(dead_letter_url_, kCountNames);
+    if (!dead) co_return dead.error().code;
+    remaining = count_of(*dead, kCountNames[0]) + count_of(*dead, kCountNames[1]);
+  }
   co_return co_await drain([&](const sqs::Message& message) -> asio::awaitable<Result<bool>> {
-    if (!wanted.empty() && (remaining == 0 || !wanted.contains(message.message_id))) co_return false;
+    if (remaining == 0 || (!wanted.empty() && !wanted.contains(message.message_id))) co_return false;
     // Requeued as a producer would send it: the body alone, so its attempts count afresh.
     const std::array<sqs::SendEntry, 1> entry = {sqs::SendEntry{"0", message.body, {}}};
     auto sent = co_await client_.send_message_batch(queue_urls_.front(), entry);
@@ -145,7 +153,7 @@ asio::awaitable<Result<std::size_t>> SqsAdmin::requeue(std::span<const std::stri
       spdlog::error("cannot requeue {}: {} {}", message.message_id, sent->failed[0].code, sent->failed[0].message);
       co_return false;
     }
-    if (!wanted.empty()) --remaining;
+    --remaining;
     co_return true;
   });
 }
