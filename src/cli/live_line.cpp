@@ -62,7 +62,13 @@ std::string format_progress_bar(const PublishProgress& p, std::size_t bar_width)
 
   const double done = std::clamp(*fraction, 0.0, 1.0);
   const auto filled = static_cast<std::size_t>(done * bar_width);
-  std::string line = "[" + std::string(filled, '#') + std::string(bar_width - filled, '.') + "]";
+  // Appended piece by piece: GCC 12 at -O3 sees a false overlap (-Wrestrict) in "[" + std::string(...).
+  std::string line;
+  line.reserve(bar_width + 64);
+  line += '[';
+  line.append(filled, '#');
+  line.append(bar_width - filled, '.');
+  line += ']';
   line += fmt::format(" {:>3}%  ", static_cast<int>(done * 100));
   line += p.total ? fmt::format("{}/{}", format_count(p.published), format_count(*p.total))
                   : fmt::format("{} published", format_count(p.published));
