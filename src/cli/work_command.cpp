@@ -47,6 +47,11 @@ constexpr std::size_t kSpareFiles = 64;
 // flushed; the io_context is then stopped (the queue's and the client's idle
 // connections would keep it running) and the members are destroyed in
 // reverse order, the io_context last, so no handler outlives what it uses.
+std::int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 struct Lane {
   asio::io_context io{1};
   std::unique_ptr<queue::QueueBackend> queue;
@@ -55,13 +60,9 @@ struct Lane {
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
   std::exception_ptr failure;
   std::thread thread;
-  std::atomic<std::int64_t> heartbeat_ms{0};  // the loop's last turn (steady clock), read by /healthz
+  std::atomic<std::int64_t> heartbeat_ms{steady_ms()};  // the loop's last turn (steady clock), read by /healthz;
+  // born beating: /healthz may be asked before the lane's thread first turns its loop
 };
-
-std::int64_t steady_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 // Proves the lane's event loop still turns: a hung loop stops beating and /healthz fails.
 asio::awaitable<void> heartbeat(Lane& lane) {
