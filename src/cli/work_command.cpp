@@ -23,7 +23,8 @@
 #include "admin/monitor.h"
 #include "cli/queues.h"
 #include "cli/version.h"
-#include "cli/http_partner.h"
+#include "http/retryable_statuses.h"
+#include "route/http/http_routes.h"
 #include "cli/live_line.h"
 #include "cli/status_line.h"
 #include "config/config_error.h"
@@ -55,8 +56,7 @@ std::int64_t steady_ms() {
 struct Lane {
   asio::io_context io{1};
   std::unique_ptr<queue::QueueBackend> queue;
-  std::unique_ptr<http::PartnerClient> client;
-  std::unique_ptr<HttpPartner> partner;
+  std::unique_ptr<route::HttpRoutes> partner;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;
   std::exception_ptr failure;
   std::thread thread;
@@ -87,7 +87,9 @@ admin::LaneFigures lane_figures(const std::vector<std::unique_ptr<Lane>>& lanes)
     for (std::size_t i = 0; i < f.call_results.size(); ++i) f.call_results[i] += s.call_results[i].get();
     f.call_duration.merge(s.call_duration.snapshot());
     f.circuit_open += s.circuit_open.get();
-    f.partner_connections += lane->client->counters().connections_open;
+    for (std::size_t r = 0; r < lane->partner->size(); ++r) {
+      f.partner_connections += lane->partner->client(r).counters().connections_open;
+    }
     f.heartbeats_ms.push_back(lane->heartbeat_ms.load(std::memory_order_relaxed));
   }
   return f;
@@ -152,26 +154,29 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   }
 
   std::string why;
-  auto retryable = dispatch::RetryableStatuses::parse(settings.retry_statuses, &why);
+  auto retryable = http::RetryableStatuses::parse(settings.retry_statuses, &why);
   if (!retryable) throw config::ConfigError(fmt::format("RETRY_STATUSES: {}", why));
   const dispatch::DeliveryPolicyOptions policy{.retry_base = settings.retry_base,
                                                .retry_max_delay = settings.retry_max_delay,
-                                               .max_attempts = static_cast<std::uint32_t>(settings.max_attempts),
-                                               .retryable = *retryable,
-                                               .timeouts = {settings.connect_timeout, settings.request_timeout}};
+                                               .max_attempts = static_cast<std::uint32_t>(settings.max_attempts)};
+  const route::HttpOutcomeRules rules{.retryable = *retryable,
+                                      .timeouts = {settings.connect_timeout, settings.request_timeout}};
 
   std::vector<std::unique_ptr<Lane>> lanes;
   for (std::size_t i = 0; i < settings.threads; ++i) {
     auto lane = std::make_unique<Lane>();
     // Split the budget evenly; the first lanes take the remainder.
     const std::size_t share = settings.concurrency / settings.threads + (i < settings.concurrency % settings.threads);
+    std::vector<route::HttpRoute> routes;
     try {
-      lane->client = std::make_unique<http::PartnerClient>(lane->io.get_executor(), partner_options(settings, share));
+      routes.push_back(route::HttpRoute{
+          .client = std::make_unique<http::PartnerClient>(lane->io.get_executor(), partner_options(settings, share)),
+          .rules = rules});
     } catch (const std::exception& e) {
       throw config::ConfigError(fmt::format("TARGET_URL: {}", e.what()));
     }
     lane->queue = make_lane_queue(lane->io.get_executor(), layout, settings, share);
-    lane->partner = std::make_unique<HttpPartner>(*lane->client);
+    lane->partner = std::make_unique<route::HttpRoutes>(std::move(routes), nullptr);
     lane->dispatcher = std::make_unique<dispatch::Dispatcher>(
         lane->io.get_executor(), *lane->queue, *lane->partner,
         dispatch::DispatcherOptions{.concurrency = share,
@@ -182,6 +187,8 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
                                     .fetch_max_bytes = settings.fetch_max_bytes,
                                     .max_in_flight_bytes = std::max<std::size_t>(
                                         1, settings.max_in_flight_bytes / settings.threads),
+                                    .lanes = settings.threads,
+                                    .routes = {},
                                     .policy = policy,
                                     .circuit = {.threshold = static_cast<std::uint32_t>(settings.circuit_failures),
                                                 .cooldown = settings.circuit_cooldown,
@@ -204,7 +211,7 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   }
 
   spdlog::info("working {} -> {}: {} lanes, {} in flight, lease {}{}", layout.describe(),
-               lanes.front()->client->target().to_string(), lanes.size(), settings.concurrency,
+               lanes.front()->partner->client(0).target().to_string(), lanes.size(), settings.concurrency,
                format_duration(settings.lease_timeout), admin_text);
 
   std::size_t running = lanes.size();
@@ -305,7 +312,11 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   }
 
   auto report = metrics::RunReport::from(stats, elapsed);
-  for (auto& lane : lanes) report.connections_opened += lane->client->counters().connections_opened;
+  for (auto& lane : lanes) {
+    for (std::size_t r = 0; r < lane->partner->size(); ++r) {
+      report.connections_opened += lane->partner->client(r).counters().connections_opened;
+    }
+  }
   std::cout << report.to_text() << std::endl;
   if (!options.report_path.empty()) write_report(report, options.report_path);
   return exit_code;

@@ -12,6 +12,7 @@ namespace conveyor::metrics {
 class Counter {
  public:
   void add(std::uint64_t n = 1) noexcept { value_.store(value_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  void sub(std::uint64_t n = 1) noexcept { value_.store(value_.load(std::memory_order_relaxed) - n, std::memory_order_relaxed); }
   void set(std::uint64_t n) noexcept { value_.store(n, std::memory_order_relaxed); }
   void raise_to(std::uint64_t n) noexcept {
     if (n > get()) set(n);

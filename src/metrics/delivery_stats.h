@@ -1,4 +1,4 @@
-// What one dispatcher lane counts while it delivers. Counters and the call
+// What one dispatcher lane counts while it delivers, in all or on one route. Counters and the call
 // duration histogram are written by the lane's own thread only and may be read
 // live by any thread (progress logs, /metrics); the latency histogram is read
 // only after the lane has stopped.
@@ -20,6 +20,7 @@ struct DeliveryStats {
   Counter retried;         // failed attempts scheduled again in the queue
   Counter dead_lettered;   // taken out for good: refused by the partner, out of attempts, or poison
   Counter released;        // given back unfinished on shutdown
+  Counter parked;          // given back unattempted: the route could not take them then
   Counter in_flight;       // partner calls running now
   Counter peak_in_flight;  // highest in_flight seen
   LatencyHistogram latency;  // lease to partner answer, delivered messages only

@@ -3,7 +3,6 @@
 // stop and abandon), not Redis or HTTP, which have their own suites.
 #include "dispatch/dispatcher.h"
 
-#include "http/client_error.h"
 #include "support/in_memory_queue.h"
 
 #include <gtest/gtest.h>
@@ -36,8 +35,11 @@ class ScriptedPartner final : public Partner {
  public:
   ScriptedPartner(asio::io_context& io, std::chrono::milliseconds delay) : io_(io), delay_(delay) {}
 
-  asio::awaitable<Result<PartnerAnswer>> deliver(std::string_view body, std::string_view key) override {
+  Routing route(std::string_view body) override { return router ? router(body) : Routing{}; }
+
+  asio::awaitable<Outcome> deliver(const Routing& routing, std::string_view body, std::string_view key) override {
     ++calls;
+    ++calls_per_route[routing.route];
     keys.insert(std::string(key));
     ++running;
     max_running = std::max(max_running, running);
@@ -47,10 +49,28 @@ class ScriptedPartner final : public Partner {
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     timers_.erase(&timer);
     --running;
-    if (ec) co_return make_error_code(Error::shutting_down);
+    Outcome out;
+    if (ec) {
+      out.kind = Outcome::Kind::unreachable;
+      out.failure = "cancelled";
+      co_return out;
+    }
     const unsigned status = answer(body);
-    if (status == 0) co_return no_answer;  // no answer at all
-    co_return PartnerAnswer{status, status >= 300 ? "refused: " + std::string(body) : "", retry_after};
+    if (status == 0) {  // no answer at all
+      out.kind = Outcome::Kind::unreachable;
+      out.failure = no_answer;
+      co_return out;
+    }
+    if (status < 300) co_return out;
+    // The HTTP adapter's rules in miniature (route/http/http_outcome.h has the real ones).
+    out.status = status;
+    out.response = "refused: " + std::string(body);
+    out.failure = "partner answered " + std::to_string(status);
+    const bool retryable = status == 408 || status == 425 || status == 429 || status >= 500;
+    out.kind = retryable ? Outcome::Kind::retry : Outcome::Kind::refused;
+    out.overload = status == 429 || status == 503;
+    if (retryable && !retry_after.empty()) out.retry_after = std::chrono::seconds(std::stoi(retry_after));
+    co_return out;
   }
   void cancel_all() override {
     for (auto* t : timers_) t->cancel();
@@ -58,9 +78,11 @@ class ScriptedPartner final : public Partner {
 
   // The status for a body; 0 is a dropped connection instead of an answer.
   std::function<unsigned(std::string_view)> answer = [](std::string_view) { return 200u; };
-  std::string retry_after;  // sent with every answer
-  error_code no_answer = asio::error::connection_reset;  // the failure when `answer` gives 0
+  std::string retry_after;  // seconds, sent with every retryable answer
+  std::string no_answer = "reset: Connection reset by peer";  // the failure when `answer` gives 0
+  std::function<Routing(std::string_view)> router;          // null: everything takes route 0
   std::size_t calls = 0, running = 0, max_running = 0;
+  std::map<std::uint32_t, std::size_t> calls_per_route;
   std::set<std::string> keys;
 
  private:
@@ -208,15 +230,14 @@ TEST(Dispatcher, AMessageOutOfAttemptsIsDeadLetteredSayingWhy) {
   EXPECT_EQ(queue.retried.size(), 4u);
 }
 
-TEST(Dispatcher, ADeadLetterNamesTheClassOfTheLastFailure) {
+TEST(Dispatcher, ADeadLetterCarriesThePartnersWordsForTheLastFailure) {
   asio::io_context io;
   InMemoryQueue queue(10);
   ScriptedPartner partner(io, 1ms);
   partner.answer = [](std::string_view body) { return ends_in_7(body) ? 0u : 200u; };
-  partner.no_answer = http::ClientError::request_timeout;
+  partner.no_answer = "timeout: no answer within REQUEST_TIMEOUT (300ms)";
   auto o = options(10, 10, 5ms, true);
   o.policy.max_attempts = 2;
-  o.policy.timeouts.request = 300ms;
   o.circuit.threshold = 0;
   Dispatcher d(io.get_executor(), queue, partner, o);
   ASSERT_TRUE(run_to_completion(io, d));

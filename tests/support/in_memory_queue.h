@@ -35,6 +35,12 @@ class InMemoryQueue final : public queue::QueueBackend {
       --failures_left;
       co_return make_error_code(Error::connection_closed);
     }
+    // Parked messages whose time has come go first, oldest due first.
+    const auto now = std::chrono::steady_clock::now();
+    while (!parked.empty() && parked.begin()->first <= now) {
+      waiting.push_front(parked.begin()->second);
+      parked.erase(parked.begin());
+    }
     std::vector<queue::Lease> out;
     std::size_t bytes = 0;
     while (out.size() < max && !waiting.empty()) {
@@ -70,6 +76,14 @@ class InMemoryQueue final : public queue::QueueBackend {
     leased.erase(l.id);
     waiting.push_back(l.body);
   }
+  // Parking keeps time (unlike retries): the message comes back once `delay` has passed, not
+  // counted as an attempt.
+  void park(const queue::Lease& l, std::chrono::milliseconds delay) override {
+    ++parks;
+    leased.erase(l.id);
+    --attempts[l.body];
+    parked.emplace(std::chrono::steady_clock::now() + delay, l.body);
+  }
   void dead_letter(const queue::Lease& l, const queue::DeadLetter& why) override {
     dead.emplace_back(l.body, why);
     leased.erase(l.id);
@@ -79,7 +93,7 @@ class InMemoryQueue final : public queue::QueueBackend {
     co_return error_code{};
   }
   boost::asio::awaitable<Result<queue::Backlog>> backlog() override {
-    co_return queue::Backlog{waiting.size(), leased.size()};
+    co_return queue::Backlog{waiting.size() + parked.size(), leased.size()};
   }
   void on_failure(FailureHandler handler) override { failure_handler = std::move(handler); }
 
@@ -94,6 +108,8 @@ class InMemoryQueue final : public queue::QueueBackend {
   std::vector<std::string> acknowledged, released, retried;
   std::vector<std::chrono::milliseconds> retry_delays;
   std::vector<std::pair<std::string, queue::DeadLetter>> dead;
+  std::multimap<std::chrono::steady_clock::time_point, std::string> parked;  // due time -> body
+  std::size_t parks = 0;
   std::map<std::string, std::uint32_t> attempts;   // by body
   std::map<std::string, std::string> ids_by_body;  // a message keeps its id
   std::size_t next_id = 0, lease_calls = 0, largest_lease = 0, flushes = 0, smallest_byte_budget = SIZE_MAX;
