@@ -102,7 +102,7 @@ TEST(RateLimiter, NoWindowOfALongBurstyRunExceedsRateTimesWindowPlusBurst) {
       saturated_time += now - started;
     }
   }
-  ASSERT_GT(grants.size(), 10'000u);
+  ASSERT_GT(grants.size(), 1'000u);
   for (const auto window : {1ms, 10ms, 100ms, 1000ms, 2500ms, 10'000ms, 60'000ms}) {
     const double bound = rate.per_second * std::chrono::duration<double>(window).count() + rate.burst;
     EXPECT_LE(static_cast<double>(most_in_any_window(grants, window)), bound) << window.count() << " ms";
