@@ -179,6 +179,11 @@ int run(int argc, char** argv) {
   partner->add_option("--response-bytes", partner_options.response_bytes,
                       "Pad every 200's body to this many bytes (0: {\"ok\":true})");
   partner->add_flag("--record-bodies", partner_options.record_bodies, "Keep delivered bodies for GET /bodies");
+  // Capacity mode (a congested server)
+  partner->add_option("--capacity", partner_options.capacity,
+                      "Up to N requests in progress each take --delay; past N, delay x (n/N)^2; past 2N, 503 at once "
+                      "(0: off)")
+      ->capture_default_str();
 
   // demo
   auto* demo = app.add_subcommand("demo", "Run the whole path locally: Redis, partner simulator, publisher, worker");

@@ -105,8 +105,27 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
     dropped.drop_connection = true;
     co_return dropped;
   }
-  if (options_.delay.count() > 0) {
-    net::steady_timer timer(co_await net::this_coro::executor, options_.delay);
+  std::chrono::nanoseconds delay = options_.delay;
+  // Capacity mode: the delay grows with the load past the capacity; past twice it, 503 at once.
+  struct InProgress {
+    std::atomic<std::size_t>& count;
+    ~InProgress() { count.fetch_sub(1, std::memory_order_relaxed); }
+  };
+  std::optional<InProgress> in_progress;
+  if (options_.capacity > 0) {
+    const std::size_t n = in_progress_.fetch_add(1, std::memory_order_relaxed) + 1;
+    in_progress.emplace(in_progress_);  // in place: a copy would count down twice
+    if (n > 2 * options_.capacity) {
+      stats_.answered_failed();
+      co_return json(503, R"({"ok":false,"error":"over capacity"})");
+    }
+    if (n > options_.capacity) {
+      const double load = static_cast<double>(n) / static_cast<double>(options_.capacity);
+      delay = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.delay * load * load);
+    }
+  }
+  if (delay.count() > 0) {
+    net::steady_timer timer(co_await net::this_coro::executor, delay);
     auto slot = request.cancellation_slot();
     auto [ec] = co_await timer.async_wait(
         net::bind_cancellation_slot(slot, net::as_tuple(net::use_awaitable)));

@@ -4,7 +4,8 @@
 // unanswered with probability `drop_rate`, or it is answered 503 with
 // probability `fail_rate`, or 200 (with a body of `response_bytes` when set,
 // like a carrier answering with a base64 label). Everything is counted exactly (see
-// partner/stats.h) so tests can prove nothing was lost or doubled.
+// partner/stats.h) so tests can prove nothing was lost or doubled. With a capacity, the delay
+// grows with the load past it, like a congested server (SimulatorOptions::capacity).
 //
 //   POST <any path>  -> 200 {"ok":true} (or {"ok":true,"label":"AAA…"}) | 503 {"ok":false,...}
 //   GET  /stats      -> {"requests":…,"ok":…,"failed":…,"unique_keys":…,"duplicates":…,"in_flight":…}
@@ -40,6 +41,12 @@ struct SimulatorOptions {
   std::string status_field;  // a POST body whose top-level field of this name is a status
                              // (100–599) is answered with it: tests mark the messages to refuse
   std::size_t response_bytes = 0;  // 200 bodies are padded to this many bytes; 0: {"ok":true}
+
+  // Capacity mode (--capacity), a congested server: with n POSTs in progress when one arrives
+  // (itself included), up to `capacity` each takes `delay`; beyond, delay × (n / capacity)², so
+  // throughput falls as the overload grows; past 2 × capacity it is answered 503 at once.
+  // 0: off.
+  std::size_t capacity = 0;
 };
 
 class Simulator final : private http::ServerHandler {
@@ -76,6 +83,8 @@ class Simulator final : private http::ServerHandler {
   Stats stats_;
   // Steady-clock nanoseconds until which the partner plays dead (GET /outage).
   mutable std::atomic<std::int64_t> down_until_{0};
+  // POSTs in progress, for the capacity mode.
+  std::atomic<std::size_t> in_progress_{0};
   http::Server server_;  // last: stopped and joined before what its handler uses
 };
 
