@@ -88,10 +88,14 @@ TEST(Router, APlainRouteNeverParsesTheBody) {
     EXPECT_EQ(routed.target, "/shipments?x=1");
     EXPECT_EQ(routed.order_key, "");
   }
-  // A plain catch-all placed first also routes without a parse, whatever follows it.
+  // A plain catch-all placed first routes without a parse, whatever follows it.
+  const Router first_plain(parse_routes("[[route]]\nname = \"all\"\nurl = \"http://h/x\"\n", "r.toml", no_variables));
+  EXPECT_TRUE(first_plain.route("not json").ok());
+  // With ORDER_KEY the field is needed: then a body that is not an object is a failure.
   s.order_key = "k";
   const Router ordered({single_route(s)});
-  EXPECT_EQ(ordered.route("not json").failure, "message is not a JSON object");  // order_by needs a parse
+  EXPECT_EQ(ordered.route("not json").failure, "message is not a JSON object");
+  EXPECT_EQ(ordered.route(R"({"k": "v"})").order_key, "v");
 }
 
 TEST(Router, ConcurrentConstCallsAgree) {
