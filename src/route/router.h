@@ -16,7 +16,7 @@ namespace conveyor::route {
 
 // Where one message goes, or why it goes nowhere (then dead-letter it with `failure` as the reason).
 struct Routed {
-  std::size_t route = 0;   // index into routes()
+  std::size_t route = 0;   // index into routes(): the route taken, also when its URL could not be filled
   std::string target;      // request target (path + query) on the route's origin
   std::string order_key;   // the route's order_by field in text form; empty: no order_by, or the field absent
   std::string failure;     // "no route", "message is not a JSON object", or the URL's reason; empty: routed
