@@ -14,6 +14,7 @@
 #include "cli/demo_command.h"
 #include "cli/logging.h"
 #include "cli/publish_command.h"
+#include "cli/routes_command.h"
 #include "cli/version.h"
 #include "cli/work_command.h"
 #include "config/config_error.h"
@@ -87,6 +88,8 @@ int run(int argc, char** argv) {
   key_option(work, "--sqs-queue-url", "SQS_QUEUE_URL", flags, "SQS queue URL(s), comma-separated");
   key_option(work, "--sqs-endpoint", "SQS_ENDPOINT", flags, "SQS endpoint (emulator, VPC endpoint)");
   key_option(work, "--target-url", "TARGET_URL", flags, "Partner endpoint");
+  key_option(work, "--routes", "ROUTES_FILE", flags, "Routes file (TOML, docs/routes.md); replaces TARGET_URL");
+  key_option(work, "--order-key", "ORDER_KEY", flags, "Without --routes: JSON field delivered one at a time per value");
   key_option(work, "--concurrency", "CONCURRENCY", flags, "Partner calls in flight per process");
   key_option(work, "--threads", "THREADS", flags, "Event-loop threads (0: one per core)");
   key_option(work, "--lease-timeout", "LEASE_TIMEOUT", flags, "Lease length");
@@ -185,6 +188,14 @@ int run(int argc, char** argv) {
                       "(0: off)")
       ->capture_default_str();
 
+  // routes
+  auto* routes = app.add_subcommand("routes", "The routes file: check it");
+  routes->require_subcommand(1);
+  auto* routes_check = routes->add_subcommand("check", "Validate a routes file and print its routes, secrets masked");
+  std::string routes_file;
+  routes_check->add_option("FILE", routes_file, "Routes file (default: --routes or ROUTES_FILE)");
+  key_option(routes_check, "--routes", "ROUTES_FILE", flags, "Routes file");
+
   // demo
   auto* demo = app.add_subcommand("demo", "Run the whole path locally: Redis, partner simulator, publisher, worker");
   DemoOptions demo_options;
@@ -215,6 +226,7 @@ int run(int argc, char** argv) {
       if (retry_after_seconds) partner_options.retry_after = std::chrono::seconds(*retry_after_seconds);
       return partner::run_partner(partner_options);
     }
+    if (routes_check->parsed()) return run_routes_check(routes_file, layers);
     if (demo->parsed()) {
       const auto settings = config::load_settings(layers);
       use_stderr_logging(settings.log_level, settings.log_format);

@@ -44,20 +44,26 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return previous[b.size()];
 }
 
-std::optional<std::string_view> likely_key(std::string_view unknown) {
+std::optional<std::string_view> closest_key(std::string_view unknown, std::span<const std::string_view> candidates) {
   const std::string key = upper(unknown);
   const std::size_t allowed = edits_allowed(key.size());
   std::optional<std::string_view> best;
   std::size_t best_distance = std::numeric_limits<std::size_t>::max();
-  for (const KeySpec& spec : known_keys()) {
-    if (spec.name == unknown) return std::nullopt;  // not unknown at all
-    const std::size_t d = edit_distance(key, spec.name);
+  for (const std::string_view candidate : candidates) {
+    if (candidate == unknown) return std::nullopt;  // not unknown at all
+    const std::size_t d = edit_distance(key, upper(candidate));
     if (d <= allowed && d < best_distance) {
-      best = spec.name;
+      best = candidate;
       best_distance = d;
     }
   }
   return best;
+}
+
+std::optional<std::string_view> likely_key(std::string_view unknown) {
+  std::vector<std::string_view> names;
+  for (const KeySpec& spec : known_keys()) names.push_back(spec.name);
+  return closest_key(unknown, names);
 }
 
 std::vector<std::string> misspelt_key_warnings(const EnvFile& file) {

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -22,6 +23,10 @@ std::size_t edit_distance(std::string_view a, std::string_view b);
 // of 6 or more characters may be 2 edits away, one of 4 or 5 only 1 edit, a shorter one none
 // (short unrelated names such as PORT or HOST are too close to everything to guess from).
 std::optional<std::string_view> likely_key(std::string_view unknown);
+
+// Of `candidates`, the one `unknown` was most likely meant to be, by the rule above; or nullopt
+// (also when `unknown` is itself a candidate).
+std::optional<std::string_view> closest_key(std::string_view unknown, std::span<const std::string_view> candidates);
 
 // "<origin>:<line>: unknown key CONCURENCY; did you mean CONCURRENCY?" for each such binding.
 std::vector<std::string> misspelt_key_warnings(const EnvFile& file);

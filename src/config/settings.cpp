@@ -29,7 +29,9 @@ constexpr std::array kKeys = {
     KeySpec{"SQS_DEAD_LETTER_QUEUE_URL", "", "Queue URL dead letters go to; default: the queue named <CHANNEL_NAME>-dead, looked up at start."},
     KeySpec{"SQS_WAIT_TIME", "10s", "ReceiveMessage long-poll wait, 0s to 20s."},
     KeySpec{"SQS_RECEIVERS", "0", "ReceiveMessage calls in flight per thread and shard; 0 = sized from CONCURRENCY."},
-    KeySpec{"TARGET_URL", "", "Partner endpoint each message is POSTed to (http:// or https://; required by work)."},
+    KeySpec{"TARGET_URL", "", "Partner endpoint each message is POSTed to (http:// or https://; required by work unless ROUTES_FILE is set)."},
+    KeySpec{"ROUTES_FILE", "", "TOML file of routes (docs/routes.md): per-partner URLs, headers, auth, limits and ordering; unset: TARGET_URL is the one route."},
+    KeySpec{"ORDER_KEY", "", "Without ROUTES_FILE: JSON field whose equal values are delivered one at a time, in queue order; empty: no ordering."},
     KeySpec{"CONCURRENCY", "1000", "Partner requests in flight per process, shared over the threads."},
     KeySpec{"THREADS", "0", "Event-loop threads, each with its own connections; 0 = one per core."},
     KeySpec{"LEASE_TIMEOUT", "30s", "How long a leased message stays invisible before any worker takes it back."},
@@ -181,6 +183,8 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   for (auto key : required) {
     // On SQS, queue URLs name the queues as well as a CHANNEL_NAME would.
     if (key == "CHANNEL_NAME" && s.queue == QueueKind::sqs && !s.sqs_queue_urls.empty()) continue;
+    // A routes file names the partner URLs itself.
+    if (key == "TARGET_URL" && !r.string("ROUTES_FILE").empty()) continue;
     if (r.string(key).empty()) throw ConfigError(fmt::format("{}: required but not set", key));
   }
 
@@ -189,6 +193,8 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.shard_key = r.string("SHARD_KEY");
   s.redis_url = r.string("REDIS_URL");
   s.target_url = r.string("TARGET_URL");
+  s.routes_file = r.string("ROUTES_FILE");
+  s.order_key = r.string("ORDER_KEY");
   s.concurrency = r.count("CONCURRENCY", 1, 1'000'000);
   s.threads = r.count("THREADS", 0, 256);
   if (s.threads == 0) s.threads = std::max(1u, std::thread::hardware_concurrency());

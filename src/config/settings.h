@@ -27,6 +27,8 @@ struct Settings {
   std::string shard_key;      // SHARD_KEY: JSON field whose value picks a message's shard
   std::string redis_url;      // REDIS_URL: checked by the Redis layer's parser at start
   std::string target_url;     // TARGET_URL: the partner endpoint messages are POSTed to
+  std::string routes_file;    // ROUTES_FILE: TOML routes (route/routes_file.h); empty: TARGET_URL is the one route
+  std::string order_key;      // ORDER_KEY: the single route's order_by field; empty: no ordering
   std::size_t concurrency = 1000;
   std::size_t threads = 1;
   Duration lease_timeout{30'000};
@@ -90,7 +92,8 @@ struct Layers {
 KeyValues known_environment(char** environ);
 
 // Merges the layers and validates every key; `required` keys must be set
-// (non-empty) by some layer. Throws ConfigError("KEY: ...") on the first problem.
+// (non-empty) by some layer, but for TARGET_URL when ROUTES_FILE is set (the routes name the URLs)
+// and CHANNEL_NAME on SQS when SQS_QUEUE_URL is. Throws ConfigError("KEY: ...") on the first problem.
 Settings load_settings(const Layers& layers, std::span<const std::string_view> required = {});
 
 }  // namespace conveyor::config

@@ -40,6 +40,16 @@ TEST(KeySuggestion, KnownKeysAndUnrelatedKeysAreNotSuggested) {
   }
 }
 
+TEST(KeySuggestion, ClosestKeyOfAnyList) {
+  constexpr std::string_view keys[] = {"concurrency", "rate", "rate_scope", "equals"};
+  EXPECT_EQ(closest_key("concurency", keys), "concurrency");
+  EXPECT_EQ(closest_key("RATE_SCOPE", keys), "rate_scope");  // letter case ignored
+  EXPECT_EQ(closest_key("equal", keys), "equals");
+  EXPECT_FALSE(closest_key("rate", keys));  // known
+  EXPECT_FALSE(closest_key("rte", keys));   // too short to guess from
+  EXPECT_FALSE(closest_key("colour", keys));
+}
+
 TEST(KeySuggestion, WarningsNameTheFileLineKeyAndLikelyKey) {
   const EnvFile file = parse_env_file("QUEUE=REDIS\nOTHER_APP_SETTING=1\nCONCURENCY=5\nexport THRAEDS\n", ".env");
   EXPECT_EQ(misspelt_key_warnings(file),

@@ -98,6 +98,17 @@ TEST(Settings, RequiredKeysMustBeSet) {
   EXPECT_EQ(error_of(layers, required), "no error");
 }
 
+TEST(Settings, ARoutesFileStandsInForTargetUrl) {
+  constexpr std::array<std::string_view, 2> required = {"CHANNEL_NAME", "TARGET_URL"};
+  Layers layers;
+  layers.env_file = {{"CHANNEL_NAME", "shipments"}, {"ROUTES_FILE", "routes.toml"}, {"ORDER_KEY", "shipment"}};
+  EXPECT_EQ(error_of(layers, required), "no error");
+  const Settings s = load_settings(layers, required);
+  EXPECT_EQ(s.routes_file, "routes.toml");
+  EXPECT_EQ(s.order_key, "shipment");
+  EXPECT_EQ(s.target_url, "");
+}
+
 TEST(Settings, RequestTimeoutMustBeShorterThanTheLease) {
   Layers layers;
   layers.flags = {{"LEASE_TIMEOUT", "5s"}, {"REQUEST_TIMEOUT", "5s"}};
