@@ -182,6 +182,7 @@ int run(int argc, char** argv) {
   partner->add_option("--response-bytes", partner_options.response_bytes,
                       "Pad every 200's body to this many bytes (0: {\"ok\":true})");
   partner->add_flag("--record-bodies", partner_options.record_bodies, "Keep delivered bodies for GET /bodies");
+  partner->add_flag("--record-arrivals", partner_options.record_arrivals, "Keep every POST's arrival time for GET /arrivals");
   // Capacity mode (a congested server)
   partner->add_option("--capacity", partner_options.capacity,
                       "Up to N requests in progress each take --delay; past N, delay x (n/N)^2; past 2N, 503 at once "
@@ -254,7 +255,7 @@ int run(int argc, char** argv) {
     static constexpr std::string_view required[] = {"CHANNEL_NAME", "TARGET_URL"};
     const auto settings = config::load_settings(layers, required);
     use_stderr_logging(settings.log_level, settings.log_format);
-    return run_work(settings, work_options);
+    return run_work(settings, layers, work_options);
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "conveyor: %s\n", e.what());
     return kBadConfiguration;

@@ -64,7 +64,7 @@ int run_demo(const DemoOptions& options, const char* self) {
   std::cout << "  work             ";
   std::cout.flush();
   const auto started = std::chrono::steady_clock::now();
-  if (run_work(settings, {.until_empty = true, .report_path = {}}) != 0) return 1;
+  if (run_work(settings, config::Layers{}, {.until_empty = true, .report_path = {}}) != 0) return 1;
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
 
   auto page = http::fetch("http://" + partner_address + "/stats", std::chrono::seconds(5));

@@ -23,7 +23,7 @@
 #include "admin/monitor.h"
 #include "cli/queues.h"
 #include "cli/version.h"
-#include "http/retryable_statuses.h"
+#include "cli/route_wiring.h"
 #include "route/http/http_routes.h"
 #include "cli/live_line.h"
 #include "cli/status_line.h"
@@ -95,18 +95,6 @@ admin::LaneFigures lane_figures(const std::vector<std::unique_ptr<Lane>>& lanes)
   return f;
 }
 
-http::PartnerClientOptions partner_options(const config::Settings& s, std::size_t connections) {
-  http::PartnerClientOptions o;
-  o.url = s.target_url;
-  o.connect_timeout = s.connect_timeout;
-  o.request_timeout = s.request_timeout;
-  o.max_connections = connections;
-  o.tls_ca_file = s.partner_ca_file;
-  o.tls_insecure = !s.partner_tls_verify;
-  o.accept_2xx_at_headers = true;  // the status decides: a 2xx with a huge body is still a yes
-  if (!s.partner_authorization.empty()) o.headers.push_back({"Authorization", s.partner_authorization});
-  return o;
-}
 
 
 // The admin listener, bound and serving; a bad or taken address is a configuration error.
@@ -143,7 +131,7 @@ void write_report(const metrics::RunReport& report, const std::string& path) {
 
 }  // namespace
 
-int run_work(const config::Settings& settings, const WorkOptions& options) {
+int run_work(const config::Settings& settings, const config::Layers& layers, const WorkOptions& options) {
   const QueueLayout layout = resolve_queues(settings);
   const std::size_t files = raise_open_files_limit();
   const std::size_t queue_sockets =
@@ -153,30 +141,18 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
                                           settings.concurrency, files));
   }
 
-  std::string why;
-  auto retryable = http::RetryableStatuses::parse(settings.retry_statuses, &why);
-  if (!retryable) throw config::ConfigError(fmt::format("RETRY_STATUSES: {}", why));
-  const dispatch::DeliveryPolicyOptions policy{.retry_base = settings.retry_base,
-                                               .retry_max_delay = settings.retry_max_delay,
-                                               .max_attempts = static_cast<std::uint32_t>(settings.max_attempts)};
-  const route::HttpOutcomeRules rules{.retryable = *retryable,
-                                      .timeouts = {settings.connect_timeout, settings.request_timeout}};
+  // The control thread's loop: the admin listener, the monitor, signals, and the refills of
+  // cluster-scope rate limits; it outlives the lanes.
+  asio::io_context control(1);
+  ProcessRoutes routes(settings, layers, control.get_executor());
 
   std::vector<std::unique_ptr<Lane>> lanes;
   for (std::size_t i = 0; i < settings.threads; ++i) {
     auto lane = std::make_unique<Lane>();
     // Split the budget evenly; the first lanes take the remainder.
     const std::size_t share = settings.concurrency / settings.threads + (i < settings.concurrency % settings.threads);
-    std::vector<route::HttpRoute> routes;
-    try {
-      routes.push_back(route::HttpRoute{
-          .client = std::make_unique<http::PartnerClient>(lane->io.get_executor(), partner_options(settings, share)),
-          .rules = rules});
-    } catch (const std::exception& e) {
-      throw config::ConfigError(fmt::format("TARGET_URL: {}", e.what()));
-    }
+    lane->partner = routes.lane_routes(lane->io.get_executor(), share);
     lane->queue = make_lane_queue(lane->io.get_executor(), layout, settings, share);
-    lane->partner = std::make_unique<route::HttpRoutes>(std::move(routes), nullptr);
     lane->dispatcher = std::make_unique<dispatch::Dispatcher>(
         lane->io.get_executor(), *lane->queue, *lane->partner,
         dispatch::DispatcherOptions{.concurrency = share,
@@ -188,15 +164,12 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
                                     .max_in_flight_bytes = std::max<std::size_t>(
                                         1, settings.max_in_flight_bytes / settings.threads),
                                     .lanes = settings.threads,
-                                    .routes = {},
-                                    .policy = policy,
-                                    .circuit = {.threshold = static_cast<std::uint32_t>(settings.circuit_failures),
-                                                .cooldown = settings.circuit_cooldown,
-                                                .max_cooldown = std::max(settings.circuit_cooldown, Duration(30'000))}});
+                                    .routes = routes.options(),
+                                    .policy = {},
+                                    .circuit = {}});
     lanes.push_back(std::move(lane));
   }
 
-  asio::io_context control(1);
   admin::AdminConnector connect = [&layout, &settings]() -> asio::awaitable<Result<std::unique_ptr<queue::QueueAdmin>>> {
     co_return co_await connect_admin(layout, settings, nullptr);
   };
@@ -211,7 +184,7 @@ int run_work(const config::Settings& settings, const WorkOptions& options) {
   }
 
   spdlog::info("working {} -> {}: {} lanes, {} in flight, lease {}{}", layout.describe(),
-               lanes.front()->partner->client(0).target().to_string(), lanes.size(), settings.concurrency,
+               routes.describe(), lanes.size(), settings.concurrency,
                format_duration(settings.lease_timeout), admin_text);
 
   std::size_t running = lanes.size();

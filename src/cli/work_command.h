@@ -16,7 +16,8 @@ struct WorkOptions {
   std::string report_path;  // also write the report here as JSON
 };
 
-// 0 after a clean end; 1 if a lane failed. Configuration problems throw ConfigError.
-int run_work(const config::Settings& settings, const WorkOptions& options);
+// 0 after a clean end; 1 if a lane failed. Configuration problems throw ConfigError. `layers`
+// resolve the routes file's ${VAR}s.
+int run_work(const config::Settings& settings, const config::Layers& layers, const WorkOptions& options);
 
 }  // namespace conveyor::cli

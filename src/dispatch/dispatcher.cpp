@@ -320,11 +320,13 @@ asio::awaitable<void> Dispatcher::courier() {
     } else {
       ++delivering_;
       route->stats.in_flight.add();
+      const std::size_t route_in_flight = gate ? gate->in_flight() : 0;
       // Inline rather than a nested coroutine: no frame allocated per message.
       const Outcome outcome = co_await partner_.deliver(job.routing, job.lease.body, job.lease.id);
       const auto now = Clock::now();
       if (gate) {
-        gate->finish(std::chrono::duration_cast<std::chrono::microseconds>(now - started), outcome.overload);
+        gate->finish(std::chrono::duration_cast<std::chrono::microseconds>(now - started), outcome.overload,
+                     route_in_flight);
         // The partner asked for a pause: the whole route waits, not only this message.
         if (outcome.retry_after && outcome.kind == Outcome::Kind::retry) gate->pause_until(now + *outcome.retry_after);
       }

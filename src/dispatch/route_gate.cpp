@@ -46,9 +46,9 @@ Admission RouteGate::admit(std::size_t wanted, SteadyTime now) {
   return a;
 }
 
-void RouteGate::finish(std::chrono::microseconds latency, bool overload) {
+void RouteGate::finish(std::chrono::microseconds latency, bool overload, std::size_t in_flight_at_start) {
   in_flight_.fetch_sub(1, std::memory_order_relaxed);
-  if (adaptive_) adaptive_->record(latency, overload);
+  if (adaptive_) adaptive_->record(latency, overload, in_flight_at_start);
   // Weight 1/16: follows a change within a few dozen calls. Lanes may race on it; any recent
   // value will do for an estimate.
   const std::int64_t old = typical_latency_us_.load(std::memory_order_relaxed);

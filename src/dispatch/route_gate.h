@@ -36,7 +36,8 @@ class ConcurrencyLimit {
  public:
   virtual ~ConcurrencyLimit() = default;
   virtual std::size_t limit() const = 0;
-  virtual void record(std::chrono::microseconds latency, bool overload) = 0;
+  // One call ended; `in_flight`: the route's calls in flight in this process when it started.
+  virtual void record(std::chrono::microseconds latency, bool overload, std::size_t in_flight) = 0;
 };
 
 struct Admission {
@@ -55,8 +56,8 @@ class RouteGate {
   // Takes up to `wanted` slots and rate grants for calls starting now.
   Admission admit(std::size_t wanted, SteadyTime now);
   // A call admitted earlier has ended after `latency`; `overload` if the partner said it is
-  // overloaded. Frees its slot.
-  void finish(std::chrono::microseconds latency, bool overload);
+  // overloaded; `in_flight_at_start`: in_flight() when it started. Frees its slot.
+  void finish(std::chrono::microseconds latency, bool overload, std::size_t in_flight_at_start);
   // A slot admitted earlier is given back unused (the call never started: shutdown).
   void cancel() { in_flight_.fetch_sub(1, std::memory_order_relaxed); }
   // Starts no call before `until` (a later pause wins; an earlier one is ignored).

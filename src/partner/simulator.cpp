@@ -99,6 +99,11 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
   if (request.method() != "POST") co_return handle_get(request);
 
   stats_.received();
+  if (options_.record_arrivals) {
+    const auto at = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
+    std::lock_guard lock(arrivals_mutex_);
+    arrivals_.push_back(at.count());
+  }
   if (std::chrono::steady_clock::now().time_since_epoch().count() < down_until_.load(std::memory_order_relaxed)) {
     stats_.abandoned();
     ServerResponse dropped;
@@ -137,7 +142,12 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
   }
   if (const unsigned status = marked_status(request.body()); status != 0 && (status < 200 || status >= 300)) {
     stats_.answered_failed();
-    co_return json(status, fmt::format(R"({{"ok":false,"error":"the message asked for {}"}})", status));
+    ServerResponse response = json(status, fmt::format(R"({{"ok":false,"error":"the message asked for {}"}})", status));
+    if (options_.retry_after && (status == 429 || status == 503)) {
+      response.extra_header_name = "Retry-After";
+      response.extra_header_value = std::to_string(options_.retry_after->count());
+    }
+    co_return response;
   }
   if (chance(options_.drop_rate)) {
     stats_.abandoned();
@@ -176,6 +186,14 @@ ServerResponse Simulator::handle_get(const ServerRequest& request) const {
     const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
     down_until_.store(until.time_since_epoch().count(), std::memory_order_relaxed);
     return json(200, fmt::format(R"({{"down_for_ms":{}}})", ms));
+  }
+  if (path == "/arrivals") {
+    if (!options_.record_arrivals) return json(404, R"({"error":"record_arrivals is off"})");
+    boost::json::array array;
+    std::lock_guard lock(arrivals_mutex_);
+    array.reserve(arrivals_.size());
+    for (const std::int64_t at : arrivals_) array.emplace_back(at);
+    return json(200, boost::json::serialize(array));
   }
   if (path == "/bodies") {
     if (!stats_.records_bodies()) return json(404, R"({"error":"record_bodies is off"})");

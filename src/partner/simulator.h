@@ -2,7 +2,7 @@
 // for the partner API. Every POST is answered after `delay`: with the status
 // its body names in `status_field` if any; else its connection is dropped
 // unanswered with probability `drop_rate`, or it is answered 503 with
-// probability `fail_rate`, or 200 (with a body of `response_bytes` when set,
+// probability `fail_rate` (a 429 or 503, marked or drawn, carries `retry_after` when set), or 200 (with a body of `response_bytes` when set,
 // like a carrier answering with a base64 label). Everything is counted exactly (see
 // partner/stats.h) so tests can prove nothing was lost or doubled. With a capacity, the delay
 // grows with the load past it, like a congested server (SimulatorOptions::capacity).
@@ -10,6 +10,7 @@
 //   POST <any path>  -> 200 {"ok":true} (or {"ok":true,"label":"AAA…"}) | 503 {"ok":false,...}
 //   GET  /stats      -> {"requests":…,"ok":…,"failed":…,"unique_keys":…,"duplicates":…,"in_flight":…}
 //   GET  /bodies     -> JSON array of the distinct bodies answered 200 (record_bodies only, else 404)
+//   GET  /arrivals   -> JSON array: every POST's arrival, microseconds since start (record_arrivals only)
 //   GET  /healthz    -> 200
 //   GET  /outage?ms=N -> for the next N ms every POST has its connection dropped unanswered, as
 //                       if the partner were down; its records survive, for exact accounting
@@ -18,6 +19,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -41,6 +43,7 @@ struct SimulatorOptions {
   std::string status_field;  // a POST body whose top-level field of this name is a status
                              // (100–599) is answered with it: tests mark the messages to refuse
   std::size_t response_bytes = 0;  // 200 bodies are padded to this many bytes; 0: {"ok":true}
+  bool record_arrivals = false;    // keep every POST's arrival time for GET /arrivals (rate tests)
 
   // Capacity mode (--capacity), a congested server: with n POSTs in progress when one arrives
   // (itself included), up to `capacity` each takes `delay`; beyond, delay × (n / capacity)², so
@@ -81,6 +84,9 @@ class Simulator final : private http::ServerHandler {
   const SimulatorOptions options_;
   const std::string ok_body_;  // every 200's body
   Stats stats_;
+  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  mutable std::mutex arrivals_mutex_;
+  std::vector<std::int64_t> arrivals_;  // microseconds since started_, record_arrivals only
   // Steady-clock nanoseconds until which the partner plays dead (GET /outage).
   mutable std::atomic<std::int64_t> down_until_{0};
   // POSTs in progress, for the capacity mode.

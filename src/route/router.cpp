@@ -54,10 +54,7 @@ Routed Router::route(std::string_view body) const {
       if (std::find(r.match->equals.begin(), r.match->equals.end(), text) == r.match->equals.end()) continue;
     }
     out.route = i;
-    if (!r.url_template.has_placeholders() && r.order_by.empty()) {
-      out.target = r.url_template.fixed_target();
-      return out;
-    }
+    if (!r.url_template.has_placeholders() && r.order_by.empty()) return out;  // the route's own URL
     const boost::json::object* object = message.object();
     if (!object) {
       out.failure = kNotAnObject;
@@ -68,7 +65,7 @@ Routed Router::route(std::string_view body) const {
       out.failure = std::move(expanded.failure);
       return out;
     }
-    out.target = std::move(expanded.target);
+    if (r.url_template.has_placeholders()) out.target = std::move(expanded.target);
     if (!r.order_by.empty()) {
       if (const boost::json::value* key = object->if_contains(r.order_by)) {
         if (!scalar_text(*key, out.order_key) && !key->is_null()) out.order_key = boost::json::serialize(*key);

@@ -17,7 +17,8 @@ namespace conveyor::route {
 // Where one message goes, or why it goes nowhere (then dead-letter it with `failure` as the reason).
 struct Routed {
   std::size_t route = 0;   // index into routes(): the route taken, also when its URL could not be filled
-  std::string target;      // request target (path + query) on the route's origin
+  std::string target;      // request target (path + query) on the route's origin; empty: the route's
+                           // URL has no placeholders, use its own (no copy per message)
   std::string order_key;   // the route's order_by field in text form; empty: no order_by, or the field absent
   std::string failure;     // "no route", "message is not a JSON object", or the URL's reason; empty: routed
   bool ok() const { return failure.empty(); }

@@ -53,6 +53,14 @@ void PartnerSimulator::outage(std::chrono::milliseconds duration) const {
   get_json(url("/outage?ms=" + std::to_string(duration.count())));
 }
 
+std::vector<std::int64_t> PartnerSimulator::arrivals() const {
+  std::vector<std::int64_t> out;
+  const boost::json::value page = get_json(url("/arrivals"));
+  for (const auto& at : page.as_array()) out.push_back(at.to_number<std::int64_t>());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 ChildProcess start_conveyor(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv = {CONVEYOR_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());

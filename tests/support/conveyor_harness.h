@@ -28,6 +28,7 @@ class PartnerSimulator {
   std::uint64_t stat(const char* name) const;
   std::multiset<std::string> bodies() const;                       // GET /bodies (distinct bodies answered OK)
   void outage(std::chrono::milliseconds duration) const;            // GET /outage: play dead for a while
+  std::vector<std::int64_t> arrivals() const;  // GET /arrivals (--record-arrivals): µs since its start, in order
 
  private:
   ChildProcess process_;
