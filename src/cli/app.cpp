@@ -103,6 +103,7 @@ int run(int argc, char** argv) {
   key_option(work, "--max-message-bytes", "MAX_MESSAGE_BYTES", flags, "Larger messages are dead-lettered unsent");
   key_option(work, "--circuit-failures", "CIRCUIT_FAILURES", flags, "Consecutive failures that pause calls (0: never)");
   key_option(work, "--circuit-cooldown", "CIRCUIT_COOLDOWN", flags, "First pause once the circuit opens");
+  key_option(work, "--order-key", "ORDER_KEY", flags, "JSON field: same value, delivered one at a time in queue order");
   work->add_flag("--until-empty", work_options.until_empty,
                  "Exit once the queue and every in-flight lease (any worker's) are empty");
   work->add_option("--report", work_options.report_path, "Write the final report as JSON to this file");
@@ -179,6 +180,13 @@ int run(int argc, char** argv) {
   partner->add_option("--response-bytes", partner_options.response_bytes,
                       "Pad every 200's body to this many bytes (0: {\"ok\":true})");
   partner->add_flag("--record-bodies", partner_options.record_bodies, "Keep delivered bodies for GET /bodies");
+  // partner: per-key ordering checks and latency spread
+  std::string partner_delay_jitter = "0ms";
+  partner->add_option("--order-field", partner_options.order_field,
+                      "Check per value of this top-level field: 200s in --seq-field order, never two calls at once");
+  partner->add_option("--seq-field", partner_options.seq_field, "Integer field that must increase per --order-field value");
+  partner->add_option("--delay-jitter", partner_delay_jitter, "Add a uniform draw of up to this to each delay")
+      ->capture_default_str();
 
   // demo
   auto* demo = app.add_subcommand("demo", "Run the whole path locally: Redis, partner simulator, publisher, worker");
@@ -207,6 +215,7 @@ int run(int argc, char** argv) {
     if (partner->parsed()) {
       use_stderr_logging("info");
       partner_options.delay = duration_flag("--delay", partner_delay);
+      partner_options.delay_jitter = duration_flag("--delay-jitter", partner_delay_jitter);
       if (retry_after_seconds) partner_options.retry_after = std::chrono::seconds(*retry_after_seconds);
       return partner::run_partner(partner_options);
     }

@@ -241,7 +241,8 @@ std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor execu
   for (const std::string& shard : layout.shards) {
     shards.push_back(std::make_unique<queue::RedisQueue>(executor, layout.redis, shard, settings.lease_timeout,
                                                          settings.connect_timeout, retention,
-                                                         settings.max_message_bytes));
+                                                         settings.max_message_bytes,
+                                                         queue::order_by_field(settings.order_key)));
   }
   return one_or_sharded(std::move(shards), settings);
 }

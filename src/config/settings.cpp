@@ -17,6 +17,7 @@ constexpr std::array kKeys = {
     KeySpec{"CHANNEL_NAME", "", "The Redis list producers RPUSH to, or the SQS queue's name (required, unless SQS_QUEUE_URL is set)."},
     KeySpec{"SHARDS", "1", "Shards of the channel: 1 is the channel itself; N > 1 is <channel>:0 .. <channel>:N-1 on Redis, <channel>-0 .. <channel>-N-1 on SQS."},
     KeySpec{"SHARD_KEY", "", "JSON field whose value picks a published message's shard (same value, same shard, in order); empty: round-robin."},
+    KeySpec{"ORDER_KEY", "", "JSON field whose value orders delivery: messages with the same value go one at a time, in queue order, across all workers (Redis; best effort on SQS); empty: no ordering."},
     KeySpec{"REDIS_URL", "redis://127.0.0.1:6379/0",
             "redis://[[user]:password@]host[:port][/db]; rediss:// for TLS."},
     KeySpec{"SQS_QUEUE_URL", "", "SQS queue URL, or comma-separated URLs (one per shard); skips the GetQueueUrl lookup of CHANNEL_NAME."},
@@ -187,6 +188,7 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.channel = r.string("CHANNEL_NAME");
   s.shards = r.count("SHARDS", 1, 1024);
   s.shard_key = r.string("SHARD_KEY");
+  s.order_key = r.string("ORDER_KEY");
   s.redis_url = r.string("REDIS_URL");
   s.target_url = r.string("TARGET_URL");
   s.concurrency = r.count("CONCURRENCY", 1, 1'000'000);

@@ -25,6 +25,7 @@ struct Settings {
   std::string channel;        // CHANNEL_NAME: the Redis list producers RPUSH to, or the SQS queue name
   std::size_t shards = 1;     // SHARDS: 1 = the channel itself; N = "<channel>:0".."<channel>:N-1" (SQS: '-')
   std::string shard_key;      // SHARD_KEY: JSON field whose value picks a message's shard
+  std::string order_key;      // ORDER_KEY: JSON field whose value orders delivery per key; empty: none
   std::string redis_url;      // REDIS_URL: checked by the Redis layer's parser at start
   std::string target_url;     // TARGET_URL: the partner endpoint messages are POSTed to
   std::size_t concurrency = 1000;

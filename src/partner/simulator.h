@@ -8,6 +8,7 @@
 //
 //   POST <any path>  -> 200 {"ok":true} (or {"ok":true,"label":"AAA…"}) | 503 {"ok":false,...}
 //   GET  /stats      -> {"requests":…,"ok":…,"failed":…,"unique_keys":…,"duplicates":…,"in_flight":…}
+//                       (with order_field, also …,"order_violations":…,"overlaps":…: see order_check.h)
 //   GET  /bodies     -> JSON array of the distinct bodies answered 200 (record_bodies only, else 404)
 //   GET  /healthz    -> 200
 //   GET  /outage?ms=N -> for the next N ms every POST has its connection dropped unanswered, as
@@ -25,6 +26,7 @@
 
 #include "core/error.h"
 #include "http/server.h"
+#include "partner/order_check.h"
 #include "partner/stats.h"
 
 namespace conveyor::partner {
@@ -40,6 +42,11 @@ struct SimulatorOptions {
   std::string status_field;  // a POST body whose top-level field of this name is a status
                              // (100–599) is answered with it: tests mark the messages to refuse
   std::size_t response_bytes = 0;  // 200 bodies are padded to this many bytes; 0: {"ok":true}
+
+  // Per-key ordering (partner/order_check.h) and latency spread.
+  std::string order_field;  // a body's top-level field whose value is the ordering key; empty: no check
+  std::string seq_field;    // its integer field that must increase per key among 200s
+  std::chrono::milliseconds delay_jitter{0};  // each POST waits a uniform draw from [delay, delay + jitter]
 };
 
 class Simulator final : private http::ServerHandler {
@@ -62,18 +69,22 @@ class Simulator final : private http::ServerHandler {
 
   StatsSnapshot stats() const { return stats_.snapshot(); }
   std::vector<std::string> bodies() const { return stats_.bodies(); }
+  const OrderCheck& order() const { return order_; }
 
  private:
   boost::asio::awaitable<http::ServerResponse> handle(const http::ServerRequest& request) override;
   http::ServerResponse handle_get(const http::ServerRequest& request) const;
   // Draws true with probability `rate`.
   static bool chance(double rate);
+  // This POST's delay: `delay`, plus a uniform draw of up to `delay_jitter`.
+  std::chrono::milliseconds draw_delay() const;
   // The status the body asks for through status_field, or 0.
   unsigned marked_status(std::string_view body) const;
 
   const SimulatorOptions options_;
   const std::string ok_body_;  // every 200's body
   Stats stats_;
+  OrderCheck order_;
   // Steady-clock nanoseconds until which the partner plays dead (GET /outage).
   mutable std::atomic<std::int64_t> down_until_{0};
   http::Server server_;  // last: stopped and joined before what its handler uses
