@@ -209,7 +209,12 @@ std::string QueueLayout::describe() const {
 }
 
 QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_letters) {
-  if (settings.queue == config::QueueKind::sqs) return resolve_sqs(settings, dead_letters);
+  if (settings.queue == config::QueueKind::sqs) {
+    if (!settings.order_key.empty() && dead_letters == DeadLetters::used) {
+      spdlog::warn("ORDER_KEY: not enforced on SQS: standard queues deliver out of order (best effort only)");
+    }
+    return resolve_sqs(settings, dead_letters);
+  }
   QueueLayout layout;
   layout.redis = redis_endpoint(settings);
   layout.shards = queue::shard_names(settings.channel, settings.shards);

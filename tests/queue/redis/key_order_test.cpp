@@ -3,6 +3,7 @@
 // handed on by acknowledge and dead-letter, kept by a retry, a release and an expired lease; the
 // backlog counting what is parked. Other keys, keyless messages and queues without rules flow freely.
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,16 +72,32 @@ class OrderedWorker {
   // The waiting figure `conveyor stats` shows for the channel.
   std::size_t stats_waiting(const RedisServer& server) {
     std::size_t waiting = 0;
-    run_coroutine(io_, [&]() -> asio::awaitable<void> {
-      auto connection = co_await conveyor::redis::Connection::connect(
-          io_.get_executor(), conveyor::redis::parse_endpoint(server.url()).value(), 2s);
-      CO_ASSERT(connection);
-      conveyor::queue::RedisAdmin admin(std::move(*connection), {kChannel});
+    with_admin(server, [&](conveyor::queue::RedisAdmin& admin) -> asio::awaitable<void> {
       auto counts = co_await admin.counts();
       CO_ASSERT(counts);
       waiting = counts->front().waiting;
     });
     return waiting;
+  }
+
+  // `conveyor dlq requeue --all`.
+  void requeue_dead_letters(const RedisServer& server) {
+    with_admin(server, [&](conveyor::queue::RedisAdmin& admin) -> asio::awaitable<void> {
+      auto moved = co_await admin.requeue({});
+      CO_ASSERT(moved);
+    });
+  }
+
+ private:
+  void with_admin(const RedisServer& server,
+                  std::function<asio::awaitable<void>(conveyor::queue::RedisAdmin&)> body) {
+    run_coroutine(io_, [&]() -> asio::awaitable<void> {
+      auto connection = co_await conveyor::redis::Connection::connect(
+          io_.get_executor(), conveyor::redis::parse_endpoint(server.url()).value(), 2s);
+      CO_ASSERT(connection);
+      conveyor::queue::RedisAdmin admin(std::move(*connection), {kChannel});
+      co_await body(admin);
+    });
   }
 
  private:
@@ -187,6 +204,25 @@ TEST_F(KeyOrderTest, ADeadLetterHandsItsKeyOnAndTheDeadSetHoldsNoKey) {
   ASSERT_EQ(bodies_of(leases), std::vector<std::string>{message("a", 2)});
   EXPECT_EQ(server.query({"HGET", kKeys.order_holders, "a"}), leases[0].id);
   EXPECT_EQ(parked(), 0);
+}
+
+TEST_F(KeyOrderTest, ARequeuedDeadLetterTakesItsTurnBehindItsKey) {
+  push({message("a", 1), message("a", 2)});
+  OrderedWorker worker(server, by("k"));
+  auto leases = worker.lease();
+  ASSERT_EQ(leases.size(), 1u);
+  worker.queue().dead_letter(leases[0], DeadLetter{.reason = "partner answered 400", .status = 400, .response = {}});
+  worker.flush();
+  const auto second = worker.lease();
+  ASSERT_EQ(bodies_of(second), std::vector<std::string>{message("a", 2)});
+  worker.requeue_dead_letters(server);
+  EXPECT_TRUE(worker.lease().empty()) << "a1 is back, behind a2 which holds the key";
+  EXPECT_EQ(parked(), 1);
+  worker.queue().acknowledge(second[0]);
+  worker.flush();
+  leases = worker.lease();
+  ASSERT_EQ(bodies_of(leases), std::vector<std::string>{message("a", 1)});
+  EXPECT_EQ(leases[0].attempt, 1u) << "attempts counted afresh";
 }
 
 TEST_F(KeyOrderTest, AReleasedHolderKeepsItsKey) {
