@@ -4,6 +4,7 @@
 // for one key are ever in progress at once, and that everything is delivered once.
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <chrono>
@@ -11,6 +12,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "support/conveyor_harness.h"
@@ -54,12 +56,27 @@ class Ordering : public ::testing::Test {
                                      "200ms"};
     std::vector<std::string> env = {"IDLE_POLL=10ms"};
     if (!order_key.empty()) env.push_back("ORDER_KEY=" + order_key);
-    auto first = start_conveyor(args, env);
-    auto second = start_conveyor(args, env);
+    const std::string reports[] = {::testing::TempDir() + "/conveyor-ordering-1.json",
+                                   ::testing::TempDir() + "/conveyor-ordering-2.json"};
+    auto with_report = [&](const std::string& path) {
+      auto out = args;
+      out.insert(out.end(), {"--report", path});
+      return out;
+    };
+    auto first = start_conveyor(with_report(reports[0]), env);
+    auto second = start_conveyor(with_report(reports[1]), env);
     for (auto* worker : {&first, &second}) {
       const auto code = worker->wait(90s);
       ASSERT_TRUE(code) << "a worker did not finish";
       EXPECT_EQ(*code, 0) << worker->read_all(1s);
+    }
+    // Both processes took part: the keys were shared between them, not served by one alone.
+    for (const std::string& path : reports) {
+      std::ifstream in(path);
+      std::stringstream text;
+      text << in.rdbuf();
+      const auto delivered = boost::json::parse(text.str()).at("delivered").to_number<std::uint64_t>();
+      EXPECT_GT(delivered, 0u) << path;
     }
   }
 
