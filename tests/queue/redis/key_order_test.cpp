@@ -191,7 +191,7 @@ TEST_F(KeyOrderTest, ARetryHoldsBackOnlyTheLaterMessagesOfItsKey) {
   EXPECT_EQ(worker.backlog().waiting, 2u) << "the retry and a2";
 }
 
-TEST_F(KeyOrderTest, ADeadLetterHandsItsKeyOnAndTheDeadSetHoldsNoKey) {
+TEST_F(KeyOrderTest, ADeadLetterHandsItsKeyOnAndTakesItsTurnAgainWhenRequeued) {
   push({message("a", 1), message("a", 2)});
   OrderedWorker worker(server, by("k"));
   auto leases = worker.lease();
@@ -199,23 +199,13 @@ TEST_F(KeyOrderTest, ADeadLetterHandsItsKeyOnAndTheDeadSetHoldsNoKey) {
   worker.queue().dead_letter(leases[0], DeadLetter{.reason = "partner answered 400", .status = 400, .response = {}});
   worker.flush();
   EXPECT_EQ(server.integer({"ZCARD", kKeys.dead}), 1);
-  EXPECT_EQ(server.query({"HGET", kKeys.order_key_of, leases[0].id}), "(nil)");
-  leases = worker.lease();
-  ASSERT_EQ(bodies_of(leases), std::vector<std::string>{message("a", 2)});
-  EXPECT_EQ(server.query({"HGET", kKeys.order_holders, "a"}), leases[0].id);
-  EXPECT_EQ(parked(), 0);
-}
-
-TEST_F(KeyOrderTest, ARequeuedDeadLetterTakesItsTurnBehindItsKey) {
-  push({message("a", 1), message("a", 2)});
-  OrderedWorker worker(server, by("k"));
-  auto leases = worker.lease();
-  ASSERT_EQ(leases.size(), 1u);
-  worker.queue().dead_letter(leases[0], DeadLetter{.reason = "partner answered 400", .status = 400, .response = {}});
-  worker.flush();
+  EXPECT_EQ(server.query({"HGET", kKeys.order_key_of, leases[0].id}), "(nil)") << "the dead set holds no key";
   const auto second = worker.lease();
   ASSERT_EQ(bodies_of(second), std::vector<std::string>{message("a", 2)});
-  worker.requeue_dead_letters(server);
+  EXPECT_EQ(server.query({"HGET", kKeys.order_holders, "a"}), second[0].id);
+  EXPECT_EQ(parked(), 0);
+
+  worker.requeue_dead_letters(server);  // conveyor dlq requeue --all
   EXPECT_TRUE(worker.lease().empty()) << "a1 is back, behind a2 which holds the key";
   EXPECT_EQ(parked(), 1);
   worker.queue().acknowledge(second[0]);
