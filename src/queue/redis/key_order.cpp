@@ -73,6 +73,17 @@ local function order_pass_on(O, key)
     redis.call('HDEL', O.holders, key)
   end
 end
+local function order_sweep(O, cursor_key)
+  local scan = redis.call('HSCAN', O.holders, redis.call('GET', cursor_key) or '0', 'COUNT', 20)
+  redis.call('SET', cursor_key, scan[1])
+  local found = scan[2]
+  for i = 1, #found, 2 do
+    if not order_alive(O, found[i + 1]) then
+      redis.call('HDEL', O.key_of, found[i + 1])
+      order_pass_on(O, found[i])
+    end
+  end
+end
 local function order_release(O, id)
   local key = redis.call('HGET', O.key_of, id)
   if not key then return end

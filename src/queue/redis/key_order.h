@@ -39,7 +39,11 @@ std::vector<OrderRule> order_by_field(const std::string& field);
 //   order_release(O, id)    `id` leaves delivery for good (delivered, dead-lettered, vanished):
 //                           if it holds its key, the key passes on
 //   order_alive(O, id)      whether `id` is still leased or due (a holder that is neither has
-//                           vanished, and its key is released when the next message meets it)
+//                           vanished: its key passes on when the next message of that key
+//                           meets it, or when order_sweep does)
+//   order_sweep(O, cursor)  checks the next few holders (HSCAN from the cursor kept in the key
+//                           `cursor`) and passes on the keys of those that vanished; the lease
+//                           script runs it when it leased nothing while messages are parked
 std::string_view order_lua();
 
 // Messages parked behind their keys, from GET <channel>:order:waiting (absent: 0).

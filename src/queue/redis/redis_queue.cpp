@@ -50,7 +50,7 @@ constexpr std::size_t kLuaNumberLimit = std::size_t{1} << 53;
 constexpr int kBuryOnlyRounds = 8;
 
 // KEYS: list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes,
-// order_holders, order_key_of, order_waiting.
+// order_holders, order_key_of, order_waiting, order_sweep.
 // ARGV: max, lease_ms, id_prefix, max_bytes, max_message_bytes, dead_at, order rules ("" for none),
 // the wait lists' prefix. Returns (buried, parked, then (id, body, attempt, deadline) x n). Oldest work first: messages due in
 // the delayed set (released, or retries whose time has come), then expired leases (a worker
@@ -59,7 +59,8 @@ constexpr int kBuryOnlyRounds = 8;
 // first one always goes. A message over max_message_bytes never leaves Redis: it is moved to
 // the dead set in place ("buried"), with its reason, and counted in the dead bytes.
 // With order rules, a new message whose key another message holds is not leased but "parked": its
-// body is stored under its id, which goes to the end of its key's wait list (key_order.h).
+// body is stored under its id, which goes to the end of its key's wait list (key_order.h). A call
+// that leases nothing while messages are parked checks a few holders (order_sweep).
 const redis::Script& lease_script() {
   static const redis::Script script(std::string(order_lua()) + R"lua(
 local O = {leases = KEYS[2], delayed = KEYS[5], holders = KEYS[10], key_of = KEYS[11], waiting = KEYS[12],
@@ -167,6 +168,9 @@ if drain(KEYS[5]) and drain(KEYS[2]) then
       end
     end
   end
+end
+if n == 0 and rules and tonumber(redis.call('GET', KEYS[12]) or 0) > 0 then
+  order_sweep(O, KEYS[13])
 end
 out[1] = buried
 out[2] = parked
@@ -517,6 +521,7 @@ RedisQueue::Keys RedisQueue::keys_of(const std::string& channel) {
           .order_holders = channel + ":order:holders",
           .order_key_of = channel + ":order:key_of",
           .order_waiting = channel + ":order:waiting",
+          .order_sweep = channel + ":order:sweep",
           .order_wait = channel + ":order:wait:"};
 }
 
@@ -565,7 +570,8 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(LeaseLimits limits
   const Keys& k = state->keys;
   const std::vector<std::string_view> keys = {k.list,          k.leases,       k.bodies,       k.attempts,
                                               k.delayed,       k.dead,         k.dead_bodies,  k.dead_reasons,
-                                              k.dead_bytes,    k.order_holders, k.order_key_of, k.order_waiting};
+                                              k.dead_bytes,    k.order_holders, k.order_key_of, k.order_waiting,
+                                              k.order_sweep};
   const std::string count = std::to_string(limits.messages);
   const std::string max_bytes = std::to_string(std::clamp<std::size_t>(limits.bytes, 1, kLuaNumberLimit));
   const std::string dead_at = utc_timestamp();

@@ -23,6 +23,8 @@
 //   C:order:wait:<key>  LIST ids parked behind the holder, in queue order;
 //                their bodies are in C:bodies; no attempt is counted.
 //   C:order:waiting  the parked messages' count (a counter), for backlog().
+//   C:order:sweep    where the check of holders for vanished ids goes on
+//                (an HSCAN cursor of C:order:holders).
 // Reliable fetch happens inside one Lua script (atomic, no lost messages
 // between LPOP and the ZADD): it first takes the due entries of C:delayed,
 // then leases of C:leases whose deadline passed (a worker died), the oldest
@@ -127,7 +129,7 @@ class RedisQueue final : public QueueBackend {
   // The Redis keys of a channel, for tools and tests.
   struct Keys {
     std::string list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes;
-    std::string order_holders, order_key_of, order_waiting;
+    std::string order_holders, order_key_of, order_waiting, order_sweep;
     std::string order_wait;  // the prefix of the wait lists: order_wait + key
   };
   static Keys keys_of(const std::string& channel);

@@ -262,6 +262,18 @@ TEST_F(KeyOrderTest, AHolderWhoseMessageVanishedFreesItsKeyForTheNextArrival) {
   EXPECT_EQ(parked(), 1);
 }
 
+TEST_F(KeyOrderTest, AHolderWhoseMessageVanishedIsFoundWhenNothingElseIsReady) {
+  push({message("a", 1), message("a", 2), message("a", 3)});
+  OrderedWorker worker(server, by("k"));
+  const auto leases = worker.lease();
+  ASSERT_EQ(leases.size(), 1u);
+  server.query({"ZREM", kKeys.leases, leases[0].id});  // gone, and no new message of its key comes
+  server.query({"HDEL", kKeys.bodies, leases[0].id});
+  EXPECT_TRUE(worker.lease().empty()) << "this call finds the vanished holder and hands its key on";
+  EXPECT_EQ(bodies_of(worker.lease()), std::vector<std::string>{message("a", 2)});
+  EXPECT_EQ(parked(), 1);
+}
+
 TEST_F(KeyOrderTest, KeylessMessagesAndOtherRoutesFlowFreely) {
   const std::vector<OrderRule> rules = {{.field = "p", .equals = {"x", "7"}, .order_by = "k"},
                                         {.field = "", .equals = {}, .order_by = ""}};
