@@ -184,7 +184,8 @@ int run(int argc, char** argv) {
   std::string partner_delay_jitter = "0ms";
   partner->add_option("--order-field", partner_options.order_field,
                       "Check per value of this top-level field: 200s in --seq-field order, never two calls at once");
-  partner->add_option("--seq-field", partner_options.seq_field, "Integer field that must increase per --order-field value");
+  partner->add_option("--seq-field", partner_options.seq_field,
+                      "Integer field that must increase per --order-field value");
   partner->add_option("--delay-jitter", partner_delay_jitter, "Add a uniform draw of up to this to each delay")
       ->capture_default_str();
 

@@ -16,7 +16,8 @@ std::string order_rules_json(const std::vector<OrderRule>& rules) {
   for (const OrderRule& rule : rules) {
     boost::json::array equals;
     for (const std::string& value : rule.equals) equals.emplace_back(value);
-    out.emplace_back(boost::json::object{{"field", rule.field}, {"equals", std::move(equals)}, {"order_by", rule.order_by}});
+    out.emplace_back(
+        boost::json::object{{"field", rule.field}, {"equals", std::move(equals)}, {"order_by", rule.order_by}});
   }
   return boost::json::serialize(out);
 }
@@ -96,7 +97,9 @@ end
 
 Result<std::size_t> parked_count(const redis::Reply& reply) {
   if (reply.is_nil()) return std::size_t{0};
-  if (reply.type == redis::Reply::Type::integer) return static_cast<std::size_t>(std::max<std::int64_t>(0, reply.integer));
+  if (reply.type == redis::Reply::Type::integer) {
+    return static_cast<std::size_t>(std::max<std::int64_t>(0, reply.integer));
+  }
   if (reply.type != redis::Reply::Type::string) return make_error_code(Error::redis_unexpected);
   std::int64_t n = 0;
   const char* end = reply.string.data() + reply.string.size();

@@ -52,10 +52,10 @@ constexpr int kBuryOnlyRounds = 8;
 // KEYS: list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes,
 // order_holders, order_key_of, order_waiting, order_sweep.
 // ARGV: max, lease_ms, id_prefix, max_bytes, max_message_bytes, dead_at, order rules ("" for none),
-// the wait lists' prefix. Returns (buried, parked, then (id, body, attempt, deadline) x n). Oldest work first: messages due in
-// the delayed set (released, or retries whose time has come), then expired leases (a worker
-// died), then new messages off the list, one LPOP at a time so that no more than one message is
-// ever held beyond the budget. The bodies returned total at most max_bytes, except that the
+// the wait lists' prefix. Returns (buried, parked, then (id, body, attempt, deadline) x n).
+// Oldest work first: messages due in the delayed set (released, or retries whose time has come),
+// then expired leases (a worker died), then new messages off the list, one LPOP at a time so that
+// no more than one message is ever held beyond the budget. The bodies returned total at most max_bytes, except that the
 // first one always goes. A message over max_message_bytes never leaves Redis: it is moved to
 // the dead set in place ("buried"), with its reason, and counted in the dead bytes.
 // With order rules, a new message whose key another message holds is not leased but "parked": its
