@@ -46,7 +46,8 @@ constexpr std::chrono::milliseconds kMaxBackoff = 2s;
 constexpr std::size_t kOutcomesPerCall = 2000;
 // Lua numbers are doubles: sizes beyond 2^53 could not be compared exactly.
 constexpr std::size_t kLuaNumberLimit = std::size_t{1} << 53;
-// Lease calls that only buried giants in a row before lease() reports "nothing ready".
+// Lease calls in a row that only buried giants or parked messages behind their keys before
+// lease() reports "nothing ready".
 constexpr int kBuryOnlyRounds = 8;
 
 // KEYS: list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes,
