@@ -189,6 +189,15 @@ int run(int argc, char** argv) {
                       "(0: off)")
       ->capture_default_str();
 
+  // partner: per-key ordering checks and latency spread
+  std::string partner_delay_jitter = "0ms";
+  partner->add_option("--order-field", partner_options.order_field,
+                      "Check per value of this top-level field: 200s in --seq-field order, never two calls at once");
+  partner->add_option("--seq-field", partner_options.seq_field,
+                      "Integer field that must increase per --order-field value");
+  partner->add_option("--delay-jitter", partner_delay_jitter, "Add a uniform draw of up to this to each delay")
+      ->capture_default_str();
+
   // routes
   auto* routes = app.add_subcommand("routes", "The routes file: check it");
   routes->require_subcommand(1);
@@ -224,6 +233,7 @@ int run(int argc, char** argv) {
     if (partner->parsed()) {
       use_stderr_logging("info");
       partner_options.delay = duration_flag("--delay", partner_delay);
+      partner_options.delay_jitter = duration_flag("--delay-jitter", partner_delay_jitter);
       if (retry_after_seconds) partner_options.retry_after = std::chrono::seconds(*retry_after_seconds);
       return partner::run_partner(partner_options);
     }

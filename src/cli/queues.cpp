@@ -209,7 +209,12 @@ std::string QueueLayout::describe() const {
 }
 
 QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_letters) {
-  if (settings.queue == config::QueueKind::sqs) return resolve_sqs(settings, dead_letters);
+  if (settings.queue == config::QueueKind::sqs) {
+    if (!settings.order_key.empty() && dead_letters == DeadLetters::used) {
+      spdlog::warn("ORDER_KEY: not enforced on SQS: standard queues deliver out of order (best effort only)");
+    }
+    return resolve_sqs(settings, dead_letters);
+  }
   QueueLayout layout;
   layout.redis = redis_endpoint(settings);
   layout.shards = queue::shard_names(settings.channel, settings.shards);
@@ -218,7 +223,8 @@ QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_le
 }
 
 std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor executor, const QueueLayout& layout,
-                                                     const config::Settings& settings, std::size_t concurrency) {
+                                                     const config::Settings& settings, std::size_t concurrency,
+                                                     const std::vector<queue::OrderRule>& order) {
   if (layout.kind == config::QueueKind::sqs) {
     // One backend over every shard: each has its own long-polling receivers.
     const std::size_t receivers = receivers_per_shard(layout, settings, concurrency);
@@ -241,7 +247,8 @@ std::unique_ptr<queue::QueueBackend> make_lane_queue(asio::any_io_executor execu
   for (const std::string& shard : layout.shards) {
     shards.push_back(std::make_unique<queue::RedisQueue>(executor, layout.redis, shard, settings.lease_timeout,
                                                          settings.connect_timeout, retention,
-                                                         settings.max_message_bytes));
+                                                         settings.max_message_bytes,
+                                                         order));
   }
   return one_or_sharded(std::move(shards), settings);
 }

@@ -13,6 +13,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include "config/settings.h"
+#include "queue/redis/key_order.h"
 #include "core/error.h"
 #include "queue/producer.h"
 #include "queue/queue_admin.h"
@@ -46,9 +47,11 @@ enum class DeadLetters { used, unused };
 // empty), unchecked.
 QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_letters = DeadLetters::used);
 
-// What one lane of `concurrency` deliveries reads: one backend per shard, read fairly.
+// What one lane of `concurrency` deliveries reads: one backend per shard, read fairly. `order`:
+// the routes as per-key ordering rules (Redis enforces them; SQS ignores them: best effort).
 std::unique_ptr<queue::QueueBackend> make_lane_queue(boost::asio::any_io_executor executor, const QueueLayout& layout,
-                                                     const config::Settings& settings, std::size_t concurrency);
+                                                     const config::Settings& settings, std::size_t concurrency,
+                                                     const std::vector<queue::OrderRule>& order = {});
 
 // Sockets a lane's queue may open (besides the partner's), for the open-files budget.
 std::size_t queue_sockets_per_lane(const QueueLayout& layout, const config::Settings& settings,

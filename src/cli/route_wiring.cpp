@@ -156,6 +156,16 @@ std::unique_ptr<route::HttpRoutes> ProcessRoutes::lane_routes(boost::asio::any_i
   return std::make_unique<route::HttpRoutes>(std::move(routes), std::move(router));
 }
 
+std::vector<queue::OrderRule> ProcessRoutes::order_rules() const {
+  std::vector<queue::OrderRule> rules;
+  for (const auto& r : router_->routes()) {
+    rules.push_back({.field = r.match ? r.match->field : std::string(),
+                     .equals = r.match ? r.match->equals : std::vector<std::string>{},
+                     .order_by = r.order_by});
+  }
+  return rules;
+}
+
 std::string ProcessRoutes::describe() const {
   const auto& specs = router_->routes();
   if (specs.size() == 1) return specs.front().url_shown.empty() ? specs.front().url : specs.front().url_shown;

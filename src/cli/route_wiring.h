@@ -14,6 +14,7 @@
 #include "config/settings.h"
 #include "dispatch/dispatcher.h"
 #include "flow/rate_reservoir.h"
+#include "queue/redis/key_order.h"
 #include "route/http/http_routes.h"
 #include "route/router.h"
 #include "route/route_spec.h"
@@ -32,6 +33,8 @@ class ProcessRoutes {
   // One lane's HTTP routes, `share` of CONCURRENCY; throws ConfigError for an unusable URL.
   std::unique_ptr<route::HttpRoutes> lane_routes(boost::asio::any_io_executor lane, std::size_t share) const;
   const std::vector<route::RouteSpec>& specs() const { return router_->routes(); }
+  // The routes as the queue's per-key ordering rules (the same first-match, and each route's order_by).
+  std::vector<queue::OrderRule> order_rules() const;
   // "http://partner/x" for one route, "3 routes (a, b, default)" for several.
   std::string describe() const;
 

@@ -152,7 +152,7 @@ int run_work(const config::Settings& settings, const config::Layers& layers, con
     // Split the budget evenly; the first lanes take the remainder.
     const std::size_t share = settings.concurrency / settings.threads + (i < settings.concurrency % settings.threads);
     lane->partner = routes.lane_routes(lane->io.get_executor(), share);
-    lane->queue = make_lane_queue(lane->io.get_executor(), layout, settings, share);
+    lane->queue = make_lane_queue(lane->io.get_executor(), layout, settings, share, routes.order_rules());
     lane->dispatcher = std::make_unique<dispatch::Dispatcher>(
         lane->io.get_executor(), *lane->queue, *lane->partner,
         dispatch::DispatcherOptions{.concurrency = share,

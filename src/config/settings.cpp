@@ -191,10 +191,10 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.channel = r.string("CHANNEL_NAME");
   s.shards = r.count("SHARDS", 1, 1024);
   s.shard_key = r.string("SHARD_KEY");
+  s.order_key = r.string("ORDER_KEY");
   s.redis_url = r.string("REDIS_URL");
   s.target_url = r.string("TARGET_URL");
   s.routes_file = r.string("ROUTES_FILE");
-  s.order_key = r.string("ORDER_KEY");
   s.concurrency = r.count("CONCURRENCY", 1, 1'000'000);
   s.threads = r.count("THREADS", 0, 256);
   if (s.threads == 0) s.threads = std::max(1u, std::thread::hardware_concurrency());

@@ -46,7 +46,8 @@ std::string ok_body(std::size_t bytes) {
 
 bool valid(const SimulatorOptions& o) {
   // Written so that NaN fails too.
-  return o.fail_rate >= 0.0 && o.fail_rate <= 1.0 && o.drop_rate >= 0.0 && o.drop_rate <= 1.0 && o.delay.count() >= 0;
+  return o.fail_rate >= 0.0 && o.fail_rate <= 1.0 && o.drop_rate >= 0.0 && o.drop_rate <= 1.0 && o.delay.count() >= 0 &&
+         o.delay_jitter.count() >= 0;
 }
 
 }  // namespace
@@ -55,6 +56,7 @@ Simulator::Simulator(SimulatorOptions options)
     : options_(std::move(options)),
       ok_body_(ok_body(options_.response_bytes)),
       stats_(options_.record_bodies),
+      order_(options_.order_field, options_.seq_field),
       server_(http::ServerOptions{.listen = options_.listen, .threads = options_.threads},
               *this) {}
 
@@ -84,6 +86,13 @@ bool Simulator::chance(double rate) {
   return std::bernoulli_distribution(rate)(engine);
 }
 
+std::chrono::milliseconds Simulator::draw_delay() const {
+  if (options_.delay_jitter.count() <= 0) return options_.delay;
+  thread_local std::minstd_rand engine(std::random_device{}());
+  std::uniform_int_distribution<std::int64_t> extra(0, options_.delay_jitter.count());
+  return options_.delay + std::chrono::milliseconds(extra(engine));
+}
+
 unsigned Simulator::marked_status(std::string_view body) const {
   if (options_.status_field.empty()) return 0;
   error_code ec;
@@ -104,13 +113,14 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
     std::lock_guard lock(arrivals_mutex_);
     arrivals_.push_back(at.count());
   }
+  auto order_call = order_.begin(request.body());  // in progress until this frame ends
   if (std::chrono::steady_clock::now().time_since_epoch().count() < down_until_.load(std::memory_order_relaxed)) {
     stats_.abandoned();
     ServerResponse dropped;
     dropped.drop_connection = true;
     co_return dropped;
   }
-  std::chrono::nanoseconds delay = options_.delay;
+  std::chrono::nanoseconds delay = draw_delay();
   // Capacity mode: the delay grows with the load past the capacity; past twice it, 503 at once.
   struct InProgress {
     std::atomic<std::size_t>& count;
@@ -165,6 +175,7 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
     co_return response;
   }
   stats_.answered_ok(request.idempotency_key(), request.body());
+  order_call.answered_ok();
   co_return json(200, ok_body_);
 }
 
@@ -173,7 +184,14 @@ ServerResponse Simulator::handle_get(const ServerRequest& request) const {
     return json(405, R"({"error":"method not allowed"})");
   }
   const auto path = request.path();
-  if (path == "/stats") return json(200, to_json(stats_.snapshot()));
+  if (path == "/stats") {
+    std::string body = to_json(stats_.snapshot());
+    if (order_.enabled()) {
+      body.pop_back();  // the closing brace
+      body += fmt::format(R"(,"order_violations":{},"overlaps":{}}})", order_.order_violations(), order_.overlaps());
+    }
+    return json(200, std::move(body));
+  }
   if (path == "/healthz") return json(200, R"({"ok":true})");
   if (path == "/outage") {
     const auto target = request.target();

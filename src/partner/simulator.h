@@ -9,6 +9,7 @@
 //
 //   POST <any path>  -> 200 {"ok":true} (or {"ok":true,"label":"AAA…"}) | 503 {"ok":false,...}
 //   GET  /stats      -> {"requests":…,"ok":…,"failed":…,"unique_keys":…,"duplicates":…,"in_flight":…}
+//                       (with order_field, also …,"order_violations":…,"overlaps":…: see order_check.h)
 //   GET  /bodies     -> JSON array of the distinct bodies answered 200 (record_bodies only, else 404)
 //   GET  /arrivals   -> JSON array: every POST's arrival, microseconds since start (record_arrivals only)
 //   GET  /healthz    -> 200
@@ -28,6 +29,7 @@
 
 #include "core/error.h"
 #include "http/server.h"
+#include "partner/order_check.h"
 #include "partner/stats.h"
 
 namespace conveyor::partner {
@@ -50,6 +52,11 @@ struct SimulatorOptions {
   // throughput falls as the overload grows; past 2 × capacity it is answered 503 at once.
   // 0: off.
   std::size_t capacity = 0;
+
+  // Per-key ordering (partner/order_check.h) and latency spread.
+  std::string order_field;  // a body's top-level field whose value is the ordering key; empty: no check
+  std::string seq_field;    // its integer field that must increase per key among 200s
+  std::chrono::milliseconds delay_jitter{0};  // each POST waits a uniform draw from [delay, delay + jitter]
 };
 
 class Simulator final : private http::ServerHandler {
@@ -72,12 +79,15 @@ class Simulator final : private http::ServerHandler {
 
   StatsSnapshot stats() const { return stats_.snapshot(); }
   std::vector<std::string> bodies() const { return stats_.bodies(); }
+  const OrderCheck& order() const { return order_; }
 
  private:
   boost::asio::awaitable<http::ServerResponse> handle(const http::ServerRequest& request) override;
   http::ServerResponse handle_get(const http::ServerRequest& request) const;
   // Draws true with probability `rate`.
   static bool chance(double rate);
+  // This POST's delay: `delay`, plus a uniform draw of up to `delay_jitter`.
+  std::chrono::milliseconds draw_delay() const;
   // The status the body asks for through status_field, or 0.
   unsigned marked_status(std::string_view body) const;
 
@@ -87,6 +97,7 @@ class Simulator final : private http::ServerHandler {
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   mutable std::mutex arrivals_mutex_;
   std::vector<std::int64_t> arrivals_;  // microseconds since started_, record_arrivals only
+  OrderCheck order_;
   // Steady-clock nanoseconds until which the partner plays dead (GET /outage).
   mutable std::atomic<std::int64_t> down_until_{0};
   // POSTs in progress, for the capacity mode.

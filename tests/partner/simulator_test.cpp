@@ -345,3 +345,48 @@ TEST(RunPartner, PrintsTheListeningLineAndStopsOnSigterm) {
 
 }  // namespace
 }  // namespace conveyor::partner
+
+namespace conveyor::partner {
+namespace {
+
+// --order-field / --seq-field: GET /stats adds the ordering check's counts.
+TEST(Simulator, OrderFieldAddsOrderViolationsAndOverlapsToStats) {
+  auto options = with(0ms);
+  options.order_field = "k";
+  options.seq_field = "n";
+  Running sim(options);
+  boost::asio::io_context io;
+  TestClient client(io, sim.endpoint());
+  for (const char* body : {R"({"k":"a","n":1})", R"({"k":"a","n":2})", R"({"k":"a","n":2})", R"({"k":"b","n":0})"}) {
+    ASSERT_EQ(client.request("POST", "/", body, body).status, 200u);
+  }
+  const Reply stats = client.request("GET", "/stats");
+  ASSERT_EQ(stats.status, 200u);
+  const auto object = boost::json::parse(stats.body).as_object();
+  EXPECT_EQ(object.at("order_violations").to_number<int>(), 1) << stats.body;
+  EXPECT_EQ(object.at("overlaps").to_number<int>(), 0) << stats.body;
+  EXPECT_EQ(object.at("ok").to_number<int>(), 4) << stats.body;
+  EXPECT_EQ(sim->order().order_violations(), 1u);
+}
+
+// --delay-jitter: each delay is a draw from [delay, delay + jitter].
+TEST(Simulator, DelayJitterSpreadsTheDelays) {
+  auto options = with(10ms);
+  options.delay_jitter = 60ms;
+  Running sim(options);
+  boost::asio::io_context io;
+  TestClient client(io, sim.endpoint());
+  std::vector<Clock::duration> took;
+  for (int i = 0; i < 20; ++i) {
+    const auto started = Clock::now();
+    ASSERT_EQ(client.request("POST", "/", "{}", fmt::format("key-{}", i)).status, 200u);
+    took.push_back(Clock::now() - started);
+  }
+  const auto [shortest, longest] = std::minmax_element(took.begin(), took.end());
+  EXPECT_GE(*shortest, 10ms);
+  // 20 uniform draws over 60 ms all within 10 ms of each other: odds below 1e-13.
+  EXPECT_GT(*longest - *shortest, 10ms);
+}
+
+}  // namespace
+}  // namespace conveyor::partner

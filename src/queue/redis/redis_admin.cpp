@@ -2,6 +2,7 @@
 
 #include <string_view>
 
+#include "queue/redis/key_order.h"
 #include "queue/redis/redis_queue.h"
 
 namespace conveyor::queue {
@@ -60,17 +61,21 @@ boost::asio::awaitable<Result<std::vector<ShardCounts>>> RedisAdmin::counts() {
   std::vector<ShardCounts> out;
   for (const std::string& shard : shards_) {
     const auto k = RedisQueue::keys_of(shard);
-    // Released messages wait in the delayed set with score 0: they count as waiting.
+    // Released messages wait in the delayed set with score 0, and parked ones behind their
+    // ordering key (key_order.h): they count as waiting.
     const std::vector<std::vector<std::string_view>> commands = {
-        {"LLEN", k.list}, {"ZCARD", k.leases}, {"ZCARD", k.delayed}, {"ZCOUNT", k.delayed, "0", "0"}, {"ZCARD", k.dead}};
+        {"LLEN", k.list},  {"ZCARD", k.leases}, {"ZCARD", k.delayed}, {"ZCOUNT", k.delayed, "0", "0"},
+        {"ZCARD", k.dead}, {"GET", k.order_waiting}};
     auto replies = co_await connection_->pipeline(commands);
     if (!replies) co_return replies.error();
-    for (const auto& reply : *replies) {
-      if (reply.type != redis::Reply::Type::integer) co_return make_error_code(Error::redis_unexpected);
+    for (std::size_t i = 0; i < 5; ++i) {
+      if ((*replies)[i].type != redis::Reply::Type::integer) co_return make_error_code(Error::redis_unexpected);
     }
+    const auto parked = parked_count((*replies)[5]);
+    if (!parked) co_return parked.error();
     const auto& r = *replies;
     out.push_back({.shard = shard,
-                   .waiting = static_cast<std::size_t>(r[0].integer + r[3].integer),
+                   .waiting = static_cast<std::size_t>(r[0].integer + r[3].integer) + *parked,
                    .in_flight = static_cast<std::size_t>(r[1].integer),
                    .delayed = static_cast<std::size_t>(r[2].integer - r[3].integer),
                    .dead = static_cast<std::size_t>(r[4].integer)});

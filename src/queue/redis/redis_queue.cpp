@@ -22,6 +22,7 @@
 
 #include "core/outage_log.h"
 #include "queue/redis/dead_retention.h"
+#include "queue/redis/key_order.h"
 #include "redis/connection.h"
 
 namespace conveyor::queue {
@@ -45,29 +46,39 @@ constexpr std::chrono::milliseconds kMaxBackoff = 2s;
 constexpr std::size_t kOutcomesPerCall = 2000;
 // Lua numbers are doubles: sizes beyond 2^53 could not be compared exactly.
 constexpr std::size_t kLuaNumberLimit = std::size_t{1} << 53;
-// Lease calls that only buried giants in a row before lease() reports "nothing ready".
+// Lease calls in a row that only buried giants or parked messages behind their keys before
+// lease() reports "nothing ready".
 constexpr int kBuryOnlyRounds = 8;
 
-// KEYS: list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes.
-// ARGV: max, lease_ms, id_prefix, max_bytes, max_message_bytes, dead_at.
-// Returns (buried, then (id, body, attempt, deadline) x n). Oldest work first: messages due in
-// the delayed set (released, or retries whose time has come), then expired leases (a worker
-// died), then new messages off the list, one LPOP at a time so that no more than one message is
-// ever held beyond the budget. The bodies returned total at most max_bytes, except that the
+// KEYS: list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes,
+// order_holders, order_key_of, order_waiting, order_sweep.
+// ARGV: max, lease_ms, id_prefix, max_bytes, max_message_bytes, dead_at, order rules ("" for none),
+// the wait lists' prefix. Returns (buried, parked, then (id, body, attempt, deadline) x n).
+// Oldest work first: messages due in the delayed set (released, or retries whose time has come),
+// then expired leases (a worker died), then new messages off the list, one LPOP at a time so that
+// no more than one message is ever held beyond the budget. The bodies returned total at most max_bytes, except that the
 // first one always goes. A message over max_message_bytes never leaves Redis: it is moved to
 // the dead set in place ("buried"), with its reason, and counted in the dead bytes.
+// With order rules, a new message whose key another message holds is not leased but "parked": its
+// body is stored under its id, which goes to the end of its key's wait list (key_order.h). A call
+// that leases nothing while messages are parked checks a few holders (order_sweep).
 const redis::Script& lease_script() {
-  static const redis::Script script(R"lua(
+  static const redis::Script script(std::string(order_lua()) + R"lua(
+local O = {leases = KEYS[2], delayed = KEYS[5], holders = KEYS[10], key_of = KEYS[11], waiting = KEYS[12],
+           wait = ARGV[8]}
+local rules = nil
+if ARGV[7] ~= '' then rules = cjson.decode(ARGV[7]) end
 local max = tonumber(ARGV[1])
 local max_bytes = tonumber(ARGV[4])
 local max_message = tonumber(ARGV[5])
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local deadline = now + tonumber(ARGV[2])
-local out = {0}
+local out = {0, 0}
 local n = 0
 local bytes = 0
 local buried = 0
+local parked = 0
 local function bury(id, body)
   redis.call('HSET', KEYS[7], id, body)
   redis.call('HSET', KEYS[8], id, cjson.encode({
@@ -94,11 +105,13 @@ local function take(id, from)
   if not body then
     -- nothing to deliver: forget it
     redis.call('HDEL', KEYS[4], id)
+    order_release(O, id)
     return true
   end
   if #body > max_message then
     redis.call('HDEL', KEYS[3], id)
     redis.call('HDEL', KEYS[4], id)
+    order_release(O, id)
     bury(id, body)
     return true
   end
@@ -130,33 +143,63 @@ if drain(KEYS[5]) and drain(KEYS[2]) then
       redis.call('LPUSH', KEYS[1], body)  -- back to the head: order kept
       break
     else
+      local key = rules and order_key(rules, body)
+      local holder = key and redis.call('HGET', KEYS[10], key)
+      if holder and not order_alive(O, holder) then
+        -- its message vanished (keys deleted by hand): the key passes on as if it were delivered
+        redis.call('HDEL', KEYS[11], holder)
+        order_pass_on(O, key)
+        holder = redis.call('HGET', KEYS[10], key)
+      end
       redis.call('HSET', KEYS[3], id, body)
-      redis.call('HSET', KEYS[4], id, 1)
-      redis.call('ZADD', KEYS[2], deadline, id)
-      give(id, body, 1)
       touched = touched + #body
+      if holder then
+        redis.call('HSET', KEYS[11], id, key)
+        redis.call('RPUSH', O.wait .. key, id)
+        redis.call('INCR', KEYS[12])
+        parked = parked + 1
+      else
+        if key then
+          redis.call('HSET', KEYS[10], key, id)
+          redis.call('HSET', KEYS[11], id, key)
+        end
+        redis.call('HSET', KEYS[4], id, 1)
+        redis.call('ZADD', KEYS[2], deadline, id)
+        give(id, body, 1)
+      end
     end
   end
 end
+if n == 0 and rules and tonumber(redis.call('GET', KEYS[12]) or 0) > 0 then
+  order_sweep(O, KEYS[13])
+end
 out[1] = buried
+out[2] = parked
 return out
 )lua");
   return script;
 }
 
-// KEYS: leases, bodies, attempts, delayed. ARGV: ids. unpack() is bounded by
-// Lua's C stack (about 8000 values), hence the slices.
+// KEYS: leases, bodies, attempts, delayed, order_holders, order_key_of, order_waiting.
+// ARGV: the wait lists' prefix, then ids. unpack() is bounded by Lua's C stack (about 8000
+// values), hence the slices. A delivered message that holds its ordering key hands it on; while
+// no message has a key (no ordering) that costs one EXISTS per call.
 const redis::Script& acknowledge_script() {
-  static const redis::Script script(R"lua(
+  static const redis::Script script(std::string(order_lua()) + R"lua(
 local step = 500
-for i = 1, #ARGV, step do
+for i = 2, #ARGV, step do
   local j = math.min(i + step - 1, #ARGV)
   redis.call('ZREM', KEYS[1], unpack(ARGV, i, j))
   redis.call('ZREM', KEYS[4], unpack(ARGV, i, j))
   redis.call('HDEL', KEYS[2], unpack(ARGV, i, j))
   redis.call('HDEL', KEYS[3], unpack(ARGV, i, j))
 end
-return #ARGV
+if redis.call('EXISTS', KEYS[6]) == 1 then
+  local O = {leases = KEYS[1], delayed = KEYS[4], holders = KEYS[5], key_of = KEYS[6], waiting = KEYS[7],
+             wait = ARGV[1]}
+  for i = 2, #ARGV do order_release(O, ARGV[i]) end
+end
+return #ARGV - 1
 )lua");
   return script;
 }
@@ -201,16 +244,20 @@ return delayed
   return script;
 }
 
-// KEYS: leases, bodies, attempts, dead, dead_bodies, dead_reasons, dead_bytes.
-// ARGV: (id, receipt, reason_json) x n. Only a lease we still hold: the body
-// moves untouched beside its reason, the dead set scores it by Redis time, and
-// its size counts in dead_bytes.
+// KEYS: leases, bodies, attempts, dead, dead_bodies, dead_reasons, dead_bytes, delayed,
+// order_holders, order_key_of, order_waiting. ARGV: the wait lists' prefix, then
+// (id, receipt, reason_json) x n. Only a lease we still hold: the body moves untouched beside its
+// reason, the dead set scores it by Redis time, and its size counts in dead_bytes. It hands its
+// ordering key on, so a dead letter never holds a key (trimming or purging the dead set cannot
+// strand one).
 const redis::Script& dead_letter_script() {
-  static const redis::Script script(R"lua(
+  static const redis::Script script(std::string(order_lua()) + R"lua(
+local O = {leases = KEYS[1], delayed = KEYS[8], holders = KEYS[9], key_of = KEYS[10], waiting = KEYS[11],
+           wait = ARGV[1]}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local moved = 0
-for i = 1, #ARGV, 3 do
+for i = 2, #ARGV, 3 do
   local id = ARGV[i]
   local score = redis.call('ZSCORE', KEYS[1], id)
   local body = redis.call('HGET', KEYS[2], id)
@@ -222,6 +269,7 @@ for i = 1, #ARGV, 3 do
     redis.call('ZREM', KEYS[1], id)
     redis.call('HDEL', KEYS[2], id)
     redis.call('HDEL', KEYS[3], id)
+    order_release(O, id)
     moved = moved + 1
   end
 end
@@ -242,7 +290,7 @@ struct Outcomes {
 struct RedisQueue::State {
   State(asio::any_io_executor executor, redis::Endpoint endpoint, const std::string& channel,
         std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout,
-        const DeadLetterRetention& retention, std::size_t max_message_bytes)
+        const DeadLetterRetention& retention, std::size_t max_message_bytes, const std::vector<OrderRule>& order)
       : executor(executor),
         endpoint(std::move(endpoint)),
         keys(keys_of(channel)),
@@ -250,6 +298,7 @@ struct RedisQueue::State {
         max_message_bytes(std::to_string(std::min<std::size_t>(max_message_bytes, kLuaNumberLimit))),
         connect_timeout(connect_timeout),
         retention(retention),
+        order_rules(order_rules_json(order)),
         connect_done(executor, asio::steady_timer::time_point::max()),
         outcome_recorded(executor, asio::steady_timer::time_point::max()),
         batch_written(executor, asio::steady_timer::time_point::max()),
@@ -269,6 +318,7 @@ struct RedisQueue::State {
   const std::string max_message_bytes;
   const std::chrono::milliseconds connect_timeout;
   const DeadLetterRetention retention;
+  const std::string order_rules;  // the lease script's rules (key_order.h); "" for none
 
   // The connection, rebuilt on demand. Shared so that a caller keeps the one
   // it is using alive even if another caller replaces it meanwhile.
@@ -373,15 +423,18 @@ struct RedisQueue::State {
     co_return self->connection;
   }
 
-  // Runs `script` over `outcomes` in slices of kOutcomesPerCall.
+  // Runs `script` over `outcomes` in slices of kOutcomesPerCall, each slice's arguments after `head`.
   static asio::awaitable<error_code> write(redis::Connection& connection, const redis::Script& script,
                                            const std::vector<std::string_view>& keys, const Outcomes& outcomes,
-                                           const std::string& channel) {
+                                           const std::string& channel, std::string_view head = {}) {
     const std::size_t slice = kOutcomesPerCall * outcomes.per_outcome;
     for (std::size_t begin = 0; begin < outcomes.args.size(); begin += slice) {
       const std::size_t end = std::min(outcomes.args.size(), begin + slice);
-      const std::vector<std::string_view> args(outcomes.args.begin() + static_cast<std::ptrdiff_t>(begin),
-                                               outcomes.args.begin() + static_cast<std::ptrdiff_t>(end));
+      std::vector<std::string_view> args;
+      args.reserve(end - begin + 1);
+      if (!head.empty()) args.push_back(head);
+      args.insert(args.end(), outcomes.args.begin() + static_cast<std::ptrdiff_t>(begin),
+                  outcomes.args.begin() + static_cast<std::ptrdiff_t>(end));
       auto reply = co_await script.run(connection, keys, args);
       if (!reply) co_return reply.error();
       if (reply->is_error()) {
@@ -432,8 +485,9 @@ struct RedisQueue::State {
     redis::Connection& c = **connection;
     const Keys& k = self->keys;
     if (!acks.empty()) {
-      const std::vector<std::string_view> keys = {k.leases, k.bodies, k.attempts, k.delayed};
-      if (auto ec = co_await write(c, acknowledge_script(), keys, acks, k.list)) co_return ec;
+      const std::vector<std::string_view> keys = {k.leases,        k.bodies,       k.attempts,     k.delayed,
+                                                  k.order_holders, k.order_key_of, k.order_waiting};
+      if (auto ec = co_await write(c, acknowledge_script(), keys, acks, k.list, k.order_wait)) co_return ec;
     }
     if (!releases.empty()) {
       const std::vector<std::string_view> keys = {k.leases, k.attempts, k.delayed};
@@ -444,9 +498,10 @@ struct RedisQueue::State {
       if (auto ec = co_await write(c, retry_script(), keys, retries, k.list)) co_return ec;
     }
     if (!dead_letters.empty()) {
-      const std::vector<std::string_view> keys = {k.leases,      k.bodies,       k.attempts,  k.dead,
-                                                  k.dead_bodies, k.dead_reasons, k.dead_bytes};
-      if (auto ec = co_await write(c, dead_letter_script(), keys, dead_letters, k.list)) co_return ec;
+      const std::vector<std::string_view> keys = {k.leases,       k.bodies,        k.attempts,     k.dead,
+                                                  k.dead_bodies,  k.dead_reasons,  k.dead_bytes,   k.delayed,
+                                                  k.order_holders, k.order_key_of, k.order_waiting};
+      if (auto ec = co_await write(c, dead_letter_script(), keys, dead_letters, k.list, k.order_wait)) co_return ec;
       const std::size_t added = dead_letters.args.size() / dead_letters.per_outcome;
       if (auto trimmed = co_await enforce_retention(c, k, self->retention, added); !trimmed) co_return trimmed.error();
     }
@@ -463,14 +518,20 @@ RedisQueue::Keys RedisQueue::keys_of(const std::string& channel) {
           .dead = channel + ":dead",
           .dead_bodies = channel + ":dead:bodies",
           .dead_reasons = channel + ":dead:reasons",
-          .dead_bytes = channel + ":dead:bytes"};
+          .dead_bytes = channel + ":dead:bytes",
+          .order_holders = channel + ":order:holders",
+          .order_key_of = channel + ":order:key_of",
+          .order_waiting = channel + ":order:waiting",
+          .order_sweep = channel + ":order:sweep",
+          .order_wait = channel + ":order:wait:"};
 }
 
 RedisQueue::RedisQueue(asio::any_io_executor executor, redis::Endpoint endpoint, std::string channel,
                        std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout,
-                       const DeadLetterRetention& retention, std::size_t max_message_bytes)
+                       const DeadLetterRetention& retention, std::size_t max_message_bytes,
+                       const std::vector<OrderRule>& order)
     : state_(std::make_shared<State>(executor, std::move(endpoint), channel, lease_timeout, connect_timeout,
-                                     retention, max_message_bytes)) {
+                                     retention, max_message_bytes, order)) {
   // The flusher never ends while the queue lives unless something threw in it. Then nothing
   // recorded can be written any more: the queue fails for good and its lane is told, instead
   // of flush() waiting for ever.
@@ -508,16 +569,18 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(LeaseLimits limits
   if (!connection) co_return connection.error();
 
   const Keys& k = state->keys;
-  const std::vector<std::string_view> keys = {k.list, k.leases,      k.bodies,       k.attempts,  k.delayed,
-                                              k.dead, k.dead_bodies, k.dead_reasons, k.dead_bytes};
+  const std::vector<std::string_view> keys = {k.list,          k.leases,       k.bodies,       k.attempts,
+                                              k.delayed,       k.dead,         k.dead_bodies,  k.dead_reasons,
+                                              k.dead_bytes,    k.order_holders, k.order_key_of, k.order_waiting,
+                                              k.order_sweep};
   const std::string count = std::to_string(limits.messages);
   const std::string max_bytes = std::to_string(std::clamp<std::size_t>(limits.bytes, 1, kLuaNumberLimit));
   const std::string dead_at = utc_timestamp();
   std::optional<redis::Reply> reply;
   for (int round = 0; round < kBuryOnlyRounds; ++round) {
     const std::string prefix = state->id_prefix();
-    const std::vector<std::string_view> args = {count, state->lease_ms, prefix, max_bytes, state->max_message_bytes,
-                                                dead_at};
+    const std::vector<std::string_view> args = {count,   state->lease_ms,    prefix,      max_bytes,
+                                                state->max_message_bytes, dead_at, state->order_rules, k.order_wait};
     auto answer = co_await lease_script().run(**connection, keys, args);
     if (!answer) {
       state->failed(fmt::format("lost the connection: {}", answer.error().message()));
@@ -528,8 +591,9 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(LeaseLimits limits
       state->failed(fmt::format("lease failed: {}", answer->string));
       co_return make_error_code(Error::redis_reply);
     }
-    if (answer->type != redis::Reply::Type::array || answer->elements.size() % 4 != 1 ||
-        answer->elements[0].type != redis::Reply::Type::integer) {
+    if (answer->type != redis::Reply::Type::array || answer->elements.size() % 4 != 2 ||
+        answer->elements[0].type != redis::Reply::Type::integer ||
+        answer->elements[1].type != redis::Reply::Type::integer) {
       state->failed("lease failed: a reply of the wrong shape");
       co_return make_error_code(Error::redis_unexpected);
     }
@@ -542,15 +606,16 @@ asio::awaitable<Result<std::vector<Lease>>> RedisQueue::lease(LeaseLimits limits
       auto trimmed = co_await enforce_retention(**connection, k, state->retention, static_cast<std::size_t>(buried));
       if (!trimmed) spdlog::warn("redis queue {}: cannot trim the dead set: {}", k.list, trimmed.error().message());
     }
+    const std::int64_t parked = answer->elements[1].integer;
     reply = std::move(*answer);
-    // Only giants met: the list may hold more work behind them.
-    if (buried == 0 || reply->elements.size() > 1) break;
+    // Only giants met, or messages parked behind their keys: the list may hold more work behind.
+    if ((buried == 0 && parked == 0) || reply->elements.size() > 2) break;
   }
   state->succeeded();
 
   std::vector<Lease> leases;
   leases.reserve(reply->elements.size() / 4);
-  for (std::size_t i = 1; i < reply->elements.size(); i += 4) {
+  for (std::size_t i = 2; i < reply->elements.size(); i += 4) {
     auto& e = reply->elements;
     if (e[i].type != redis::Reply::Type::string || e[i + 1].type != redis::Reply::Type::string ||
         e[i + 2].type != redis::Reply::Type::integer || e[i + 3].type != redis::Reply::Type::integer) {
@@ -617,17 +682,24 @@ asio::awaitable<Result<Backlog>> RedisQueue::backlog() {
   auto state = state_;
   auto connection = co_await State::acquire(state);
   if (!connection) co_return connection.error();
-  const std::vector<std::vector<std::string_view>> commands = {
-      {"LLEN", state->keys.list}, {"ZCARD", state->keys.leases}, {"ZCARD", state->keys.delayed}};
+  const std::vector<std::vector<std::string_view>> commands = {{"LLEN", state->keys.list},
+                                                               {"ZCARD", state->keys.leases},
+                                                               {"ZCARD", state->keys.delayed},
+                                                               {"GET", state->keys.order_waiting}};
   auto replies = co_await (*connection)->pipeline(commands);
   if (!replies) co_return replies.error();
   for (const auto& reply : *replies) {
     if (reply.is_error()) co_return make_error_code(Error::redis_reply);
-    if (reply.type != redis::Reply::Type::integer) co_return make_error_code(Error::redis_unexpected);
   }
+  for (std::size_t i = 0; i < 3; ++i) {
+    if ((*replies)[i].type != redis::Reply::Type::integer) co_return make_error_code(Error::redis_unexpected);
+  }
+  auto parked = parked_count((*replies)[3]);
+  if (!parked) co_return parked.error();
   Backlog backlog;
-  // Delayed retries are work left too: an until-empty run waits for them.
-  backlog.waiting = static_cast<std::size_t>((*replies)[0].integer + (*replies)[2].integer);
+  // Delayed retries and messages waiting behind their ordering key are work left too: an
+  // until-empty run waits for them.
+  backlog.waiting = static_cast<std::size_t>((*replies)[0].integer + (*replies)[2].integer) + *parked;
   backlog.in_flight = static_cast<std::size_t>((*replies)[1].integer);
   co_return backlog;
 }

@@ -16,6 +16,15 @@
 //                every path that adds or removes a dead letter keeps exact.
 //                After each batch with dead letters the flusher trims the
 //                dead set to its retention (dead_retention.h).
+//   Per-key ordering (key_order.h; only with order rules, else never written):
+//   C:order:holders  HASH ordering key -> the id delivering it now (leased,
+//                or due in C:delayed: a retry keeps its key).
+//   C:order:key_of   HASH id -> its ordering key, for holders and waiters.
+//   C:order:wait:<key>  LIST ids parked behind the holder, in queue order;
+//                their bodies are in C:bodies; no attempt is counted.
+//   C:order:waiting  the parked messages' count (a counter), for backlog().
+//   C:order:sweep    where the check of holders for vanished ids goes on
+//                (an HSCAN cursor of C:order:holders).
 // Reliable fetch happens inside one Lua script (atomic, no lost messages
 // between LPOP and the ZADD): it first takes the due entries of C:delayed,
 // then leases of C:leases whose deadline passed (a worker died), the oldest
@@ -24,7 +33,10 @@
 // prefix per call: ids are unique without any shared counter. A call hands
 // out at most LeaseLimits::bytes of bodies (at least one message), and a
 // message over max_message_bytes never leaves Redis: the script moves it to
-// the dead set in place with its reason, so a giant costs the worker nothing. Time comes
+// the dead set in place with its reason, so a giant costs the worker nothing. With order
+// rules, a new message whose ordering key is held by another id is parked instead of leased;
+// acknowledge and dead_letter of a holder hand its key to the first parked id, due at once
+// (RPUSHed dead letters that are requeued take their turn like new ones). Time comes
 // from Redis TIME inside the scripts, so worker clocks never matter (Redis 7
 // replicates script effects, so TIME is allowed). A message's id is then
 // fixed for life: it is the partner's Idempotency-Key.
@@ -73,6 +85,7 @@
 
 #include "core/error.h"
 #include "queue/queue_backend.h"
+#include "queue/redis/key_order.h"
 #include "redis/endpoint.h"
 
 namespace conveyor::queue {
@@ -84,10 +97,13 @@ class RedisQueue final : public QueueBackend {
   // Connects lazily, on first use. `lease_timeout`: how long a leased message
   // stays ours before it becomes leasable again. `retention`: how much of the
   // dead set is kept (copied). `max_message_bytes`: a larger message is
-  // dead-lettered inside Redis by the lease script and never reaches the worker.
+  // dead-lettered inside Redis by the lease script and never reaches the worker. `order`: the
+  // per-key ordering rules (key_order.h); none (or none with an order_by) costs nothing. Every
+  // worker of a channel must be given the same rules.
   RedisQueue(boost::asio::any_io_executor executor, redis::Endpoint endpoint, std::string channel,
              std::chrono::milliseconds lease_timeout, std::chrono::milliseconds connect_timeout,
-             const DeadLetterRetention& retention, std::size_t max_message_bytes = SIZE_MAX);
+             const DeadLetterRetention& retention, std::size_t max_message_bytes = SIZE_MAX,
+             const std::vector<OrderRule>& order = {});
   ~RedisQueue() override;
   RedisQueue(const RedisQueue&) = delete;
   RedisQueue& operator=(const RedisQueue&) = delete;
@@ -113,6 +129,8 @@ class RedisQueue final : public QueueBackend {
   // The Redis keys of a channel, for tools and tests.
   struct Keys {
     std::string list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes;
+    std::string order_holders, order_key_of, order_waiting, order_sweep;
+    std::string order_wait;  // the prefix of the wait lists: order_wait + key
   };
   static Keys keys_of(const std::string& channel);
 
