@@ -55,6 +55,10 @@ class QueueBackend {
   virtual void release(const Lease& lease) = 0;
   // Make the message due again no earlier than `delay` from now.
   virtual void retry_later(const Lease& lease, std::chrono::milliseconds delay) = 0;
+  // Not attempted: the message's route cannot take it now (rate-limited, paused, full, its circuit
+  // open). Give it back, due no earlier than `delay` from now, without counting an attempt: waiting
+  // never uses up MAX_ATTEMPTS. Its id (the Idempotency-Key) stays the same.
+  virtual void park(const Lease& lease, std::chrono::milliseconds delay) = 0;
   // Take the message out of delivery for good, its body untouched, beside `why`.
   virtual void dead_letter(const Lease& lease, const DeadLetter& why) = 0;
 
