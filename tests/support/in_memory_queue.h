@@ -70,6 +70,15 @@ class InMemoryQueue final : public queue::QueueBackend {
     leased.erase(l.id);
     waiting.push_back(l.body);
   }
+  // A park comes back at once too, behind the waiting messages, and its attempt is not counted:
+  // leased again, it has the same id and attempt. `park_delays` records what was asked.
+  void park(const queue::Lease& l, std::chrono::milliseconds delay) override {
+    parked.push_back(l.body);
+    park_delays.push_back(delay);
+    leased.erase(l.id);
+    --attempts[l.body];  // not attempted
+    waiting.push_back(l.body);
+  }
   void dead_letter(const queue::Lease& l, const queue::DeadLetter& why) override {
     dead.emplace_back(l.body, why);
     leased.erase(l.id);
@@ -91,8 +100,8 @@ class InMemoryQueue final : public queue::QueueBackend {
 
   std::deque<std::string> waiting;
   std::map<std::string, std::string> leased;
-  std::vector<std::string> acknowledged, released, retried;
-  std::vector<std::chrono::milliseconds> retry_delays;
+  std::vector<std::string> acknowledged, released, retried, parked;
+  std::vector<std::chrono::milliseconds> retry_delays, park_delays;
   std::vector<std::pair<std::string, queue::DeadLetter>> dead;
   std::map<std::string, std::uint32_t> attempts;   // by body
   std::map<std::string, std::string> ids_by_body;  // a message keeps its id
