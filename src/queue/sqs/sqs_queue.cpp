@@ -34,6 +34,7 @@ constexpr std::size_t kMaxVisibilitySeconds = 43'200;
 // is flushing: at thousands of acknowledgements a second, full batches cost a tenth of the calls.
 constexpr auto kLinger = 5ms;
 constexpr auto kFirstReceiveBackoff = 50ms;
+constexpr auto kMaxReceiveBackoff = 5s;
 // A parked message is re-sent with these attributes (see park()), and receive asks for them.
 constexpr std::string_view kIdAttribute = "conveyor-id";
 constexpr std::string_view kAttemptsAttribute = "conveyor-attempts";
@@ -50,7 +51,6 @@ int seconds_of(std::chrono::milliseconds delay) {
 std::size_t entry_index(std::string_view id) {
   return id.size() == 1 && id[0] >= '0' && id[0] <= '9' ? static_cast<std::size_t>(id[0] - '0') : kBatch;
 }
-constexpr auto kMaxReceiveBackoff = 5s;
 
 void rethrow(std::exception_ptr e) {
   if (e) std::rethrow_exception(e);
@@ -207,6 +207,20 @@ asio::awaitable<void> wait_idle(State& s) {
 void pump(const std::shared_ptr<State>& s, bool force = false);
 asio::awaitable<void> send_parked(std::shared_ptr<State> s, std::size_t shard, std::vector<PendingPark> batch);
 
+// A writer's end: its slot goes to the next batch, and flush() hears once everything is written.
+void writer_done(const std::shared_ptr<State>& s) {
+  --s->writing;
+  pump(s);
+  if (s->writes_idle()) s->idle.cancel();
+}
+
+// The pause between two tries of a write.
+asio::awaitable<void> sleep_for(State& s, std::chrono::milliseconds pause) {
+  asio::steady_timer timer(s.executor, pause);
+  error_code ignored;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
+
 // Writes one batch of one kind, retrying what failed for reasons that retrying can fix.
 asio::awaitable<void> write_batch(std::shared_ptr<State> s, std::size_t shard, bool deleting,
                                   std::vector<PendingWrite> batch) {
@@ -250,13 +264,9 @@ asio::awaitable<void> write_batch(std::shared_ptr<State> s, std::size_t shard, b
       s->dropped = result ? make_error_code(sqs::SqsError::api_error) : result.error().code;
       break;
     }
-    asio::steady_timer timer(s->executor, *pause);
-    error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await sleep_for(*s, *pause);
   }
-  --s->writing;
-  pump(s);
-  if (s->writes_idle()) s->idle.cancel();
+  writer_done(s);
 }
 
 // Starts batch writes while writers are free, visiting shards in turn; holds back a part batch
@@ -336,14 +346,10 @@ asio::awaitable<void> send_to_dead_letter_queue(std::shared_ptr<State> s, Lease 
       s->dropped = make_error_code(sqs::SqsError::api_error);
       break;
     }
-    asio::steady_timer timer(s->executor, *pause);
-    error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await sleep_for(*s, *pause);
   }
   if (sent) s->add_write(lease.shard, {std::move(lease.receipt), -1});
-  --s->writing;
-  pump(s);
-  if (s->writes_idle()) s->idle.cancel();
+  writer_done(s);
 }
 
 // A parked message that cannot be re-sent (too large with its attributes, refused, or SQS keeps
@@ -404,13 +410,9 @@ asio::awaitable<void> send_parked(std::shared_ptr<State> s, std::size_t shard, s
       for (PendingPark& park : batch) park_in_place(*s, park, why);
       break;
     }
-    asio::steady_timer timer(s->executor, *pause);
-    error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await sleep_for(*s, *pause);
   }
-  --s->writing;
-  pump(s);
-  if (s->writes_idle()) s->idle.cancel();
+  writer_done(s);
 }
 
 void change_visibility(const std::shared_ptr<State>& s, const Lease& lease, int seconds) {

@@ -59,6 +59,18 @@ class Worker {
     return leased ? std::move(*leased) : std::vector<Lease>{};
   }
 
+  // Leases until something comes (a retry or park falling due, an expired lease), or `limit` passed.
+  std::vector<Lease> lease_when_due(std::size_t max, std::chrono::milliseconds limit = 5s) {
+    std::vector<Lease> leased;
+    conveyor::testing::wait_until(
+        [&] {
+          leased = lease(max);
+          return !leased.empty();
+        },
+        limit, 5ms);
+    return leased;
+  }
+
   error_code flush() {
     error_code ec = asio::error::timed_out;
     run_coroutine(io_, [&]() -> asio::awaitable<void> { ec = co_await queue_.flush(); });
@@ -263,13 +275,8 @@ TEST_F(RedisQueueTest, AParkedMessageComesBackWithTheSameIdAndAttemptEveryTime) 
     EXPECT_EQ(backlog.waiting, 1u) << "round " << round;
     EXPECT_EQ(server.query({"HGET", kChannel + ":attempts", current.id}), "0") << "round " << round;
 
-    std::vector<Lease> again;
-    ASSERT_TRUE(conveyor::testing::wait_until(
-        [&] {
-          again = worker.lease(1);
-          return !again.empty();
-        },
-        5s, 5ms));
+    const auto again = worker.lease_when_due(1);
+    ASSERT_EQ(again.size(), 1u) << "round " << round;
     EXPECT_GE(std::chrono::steady_clock::now() - parked_at, 100ms) << "round " << round;
     EXPECT_EQ(again[0].id, first[0].id);
     EXPECT_EQ(again[0].body, "a");
@@ -290,13 +297,8 @@ TEST_F(RedisQueueTest, ParkingALeaseWeNoLongerHoldDoesNothing) {
   Worker other(server, 60s);
   const auto first = slow.lease(1);
   ASSERT_EQ(first.size(), 1u);
-  std::vector<Lease> taken;
-  ASSERT_TRUE(conveyor::testing::wait_until(
-      [&] {
-        taken = other.lease(1);
-        return !taken.empty();
-      },
-      5s));
+  const auto taken = other.lease_when_due(1);
+  ASSERT_EQ(taken.size(), 1u);
   ASSERT_EQ(taken[0].attempt, 2u);
 
   slow.queue().park(first[0], 0ms);  // the lease expired and was taken over
