@@ -199,8 +199,9 @@ TEST_F(SqsQueueTest, AParkedMessageComesBackWithTheSameIdAndAttemptEveryTime) {
   EXPECT_EQ(emulator_.messages_in(url), 0u);
 }
 
-// Parks of many messages go out ten to a call, and parking one twice re-sends it once.
-TEST_F(SqsQueueTest, ManyParksAreBatchedAndAParkIsNeverSentTwice) {
+// Many parks at once (written ten to a SendMessageBatch) all come back unattempted, and parking one
+// twice re-sends it once.
+TEST_F(SqsQueueTest, ManyParksAllComeBackUnattemptedAndAParkIsNeverSentTwice) {
   const std::string url = emulator_.create_queue("parks");
   publish(url, 20);
   asio::io_context io;
