@@ -58,7 +58,7 @@ class QueueBackend {
   // Not attempted: the message's route cannot take it now (rate-limited, paused, full, its circuit
   // open). Give it back, due no earlier than `delay` from now, without counting an attempt: waiting
   // never uses up MAX_ATTEMPTS. Its id (the Idempotency-Key) stays the same.
-  virtual void park(const Lease& lease, std::chrono::milliseconds delay) { retry_later(lease, delay); }  // TEMP until helper E
+  virtual void park(const Lease& lease, std::chrono::milliseconds delay) = 0;
   // Take the message out of delivery for good, its body untouched, beside `why`.
   virtual void dead_letter(const Lease& lease, const DeadLetter& why) = 0;
 

@@ -75,6 +75,10 @@ void ShardedQueue::retry_later(const Lease& lease, std::chrono::milliseconds del
   shards_.at(lease.shard).backend->retry_later(lease, delay);
 }
 
+void ShardedQueue::park(const Lease& lease, std::chrono::milliseconds delay) {
+  shards_.at(lease.shard).backend->park(lease, delay);
+}
+
 void ShardedQueue::dead_letter(const Lease& lease, const DeadLetter& why) {
   shards_.at(lease.shard).backend->dead_letter(lease, why);
 }

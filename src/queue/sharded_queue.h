@@ -26,6 +26,7 @@ class ShardedQueue final : public QueueBackend {
   void acknowledge(const Lease& lease) override;
   void release(const Lease& lease) override;
   void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
+  void park(const Lease& lease, std::chrono::milliseconds delay) override;
   void dead_letter(const Lease& lease, const DeadLetter& why) override;
   boost::asio::awaitable<error_code> flush() override;
   boost::asio::awaitable<error_code> shutdown() override;

@@ -1,5 +1,5 @@
 // ShardedQueue and ShardedProducer over in-memory shards: fairness, skipping
-// empty shards, routing outcomes home, and the stable shard choice by key.
+// empty shards, routing outcomes (parks too) home, and the stable shard choice by key.
 #include "queue/sharded_queue.h"
 
 #include <gtest/gtest.h>
@@ -105,6 +105,28 @@ TEST(ShardedQueue, OutcomesGoBackToTheirShard) {
   EXPECT_TRUE(s.raw[0]->released.empty());
   EXPECT_EQ(s.raw[1]->released.size(), 10u);
   EXPECT_TRUE(s.raw[1]->acknowledged.empty());
+}
+
+TEST(ShardedQueue, AParkGoesBackToItsShardUnattempted) {
+  asio::io_context io;
+  Shards s({1, 1});
+  auto leased = run(io, s.queue->lease(2));
+  ASSERT_TRUE(leased);
+  ASSERT_EQ(leased->size(), 2u);
+  const Lease parked = (*leased)[0].shard == 1 ? (*leased)[0] : (*leased)[1];
+  s.queue->park(parked, 250ms);
+  EXPECT_TRUE(s.raw[0]->parked_bodies.empty());
+  ASSERT_EQ(s.raw[1]->parked_bodies.size(), 1u);
+  EXPECT_EQ(s.raw[1]->park_delays.at(0), 250ms);
+  // The fake keeps time: the message is due again after its 250 ms.
+  auto again = run(io, s.queue->lease(2));
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (again && again->empty() && std::chrono::steady_clock::now() < deadline) again = run(io, s.queue->lease(2));
+  ASSERT_TRUE(again);
+  ASSERT_EQ(again->size(), 1u);
+  EXPECT_EQ((*again)[0].shard, 1u);
+  EXPECT_EQ((*again)[0].id, parked.id);
+  EXPECT_EQ((*again)[0].attempt, 1u) << "waiting is not an attempt";
 }
 
 TEST(ShardedQueue, BacklogSumsShards) {

@@ -77,11 +77,14 @@ class InMemoryQueue final : public queue::QueueBackend {
     waiting.push_back(l.body);
   }
   // Parking keeps time (unlike retries): the message comes back once `delay` has passed, not
-  // counted as an attempt.
+  // counted as an attempt: leased again, it has the same id and attempt. `parked_bodies` and
+  // `park_delays` record the calls.
   void park(const queue::Lease& l, std::chrono::milliseconds delay) override {
     ++parks;
+    parked_bodies.push_back(l.body);
+    park_delays.push_back(delay);
     leased.erase(l.id);
-    --attempts[l.body];
+    --attempts[l.body];  // not attempted
     parked.emplace(std::chrono::steady_clock::now() + delay, l.body);
   }
   void dead_letter(const queue::Lease& l, const queue::DeadLetter& why) override {
@@ -105,8 +108,8 @@ class InMemoryQueue final : public queue::QueueBackend {
 
   std::deque<std::string> waiting;
   std::map<std::string, std::string> leased;
-  std::vector<std::string> acknowledged, released, retried;
-  std::vector<std::chrono::milliseconds> retry_delays;
+  std::vector<std::string> acknowledged, released, retried, parked_bodies;
+  std::vector<std::chrono::milliseconds> retry_delays, park_delays;
   std::vector<std::pair<std::string, queue::DeadLetter>> dead;
   std::multimap<std::chrono::steady_clock::time_point, std::string> parked;  // due time -> body
   std::size_t parks = 0;

@@ -224,18 +224,23 @@ return released
   return script;
 }
 
-// KEYS: leases, delayed. ARGV: (id, receipt, delay_ms) x n. Only a lease we
-// still hold moves to the delayed set, due after its delay.
+// KEYS: leases, delayed, attempts. ARGV: (id, receipt, delay_ms, unattempted) x n. Only a lease
+// we still hold moves to the delayed set, due after its delay. A parked message (unattempted
+// "1") was not attempted: its attempt count goes back down, as on release. A due time after a
+// delay is rounded up to the millisecond, so the message is never due before the delay passed.
 const redis::Script& retry_script() {
   static const redis::Script script(R"lua(
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local now_us = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local delayed = 0
-for i = 1, #ARGV, 3 do
+for i = 1, #ARGV, 4 do
   local score = redis.call('ZSCORE', KEYS[1], ARGV[i])
   if score and tonumber(score) == tonumber(ARGV[i + 1]) then
     redis.call('ZREM', KEYS[1], ARGV[i])
-    redis.call('ZADD', KEYS[2], now + tonumber(ARGV[i + 2]), ARGV[i])
+    local delay_us = tonumber(ARGV[i + 2]) * 1000
+    local due = delay_us > 0 and math.ceil((now_us + delay_us) / 1000) or math.floor(now_us / 1000)
+    redis.call('ZADD', KEYS[2], due, ARGV[i])
+    if ARGV[i + 3] == '1' then redis.call('HINCRBY', KEYS[3], ARGV[i], -1) end
     delayed = delayed + 1
   end
 end
@@ -307,7 +312,7 @@ struct RedisQueue::State {
         random(std::random_device{}()) {
     acks.per_outcome = 1;
     releases.per_outcome = 2;
-    retries.per_outcome = 3;
+    retries.per_outcome = 4;  // retries and parks
     dead_letters.per_outcome = 3;
   }
 
@@ -367,6 +372,15 @@ struct RedisQueue::State {
   }
   void succeeded() {
     if (auto line = outage.succeeded(Clock::now())) spdlog::info("{}", *line);
+  }
+
+  // A retry, or a park (`unattempted`): both go through the retry script in one batch.
+  void record_delay(const Lease& lease, std::chrono::milliseconds delay, bool unattempted) {
+    retries.args.push_back(lease.id);
+    retries.args.push_back(lease.receipt);
+    retries.args.push_back(std::to_string(std::max<std::int64_t>(0, delay.count())));
+    retries.args.emplace_back(unattempted ? "1" : "0");
+    record();
   }
 
   void record() {
@@ -459,7 +473,7 @@ struct RedisQueue::State {
       }
       const Outcomes acks = std::exchange(self->acks, Outcomes{{}, 1});
       const Outcomes releases = std::exchange(self->releases, Outcomes{{}, 2});
-      const Outcomes retries = std::exchange(self->retries, Outcomes{{}, 3});
+      const Outcomes retries = std::exchange(self->retries, Outcomes{{}, 4});
       const Outcomes dead_letters = std::exchange(self->dead_letters, Outcomes{{}, 3});
       const std::uint64_t upto = self->recorded;
       while (!self->stopping) {
@@ -494,7 +508,7 @@ struct RedisQueue::State {
       if (auto ec = co_await write(c, release_script(), keys, releases, k.list)) co_return ec;
     }
     if (!retries.empty()) {
-      const std::vector<std::string_view> keys = {k.leases, k.delayed};
+      const std::vector<std::string_view> keys = {k.leases, k.delayed, k.attempts};
       if (auto ec = co_await write(c, retry_script(), keys, retries, k.list)) co_return ec;
     }
     if (!dead_letters.empty()) {
@@ -643,11 +657,10 @@ void RedisQueue::release(const Lease& lease) {
 }
 
 void RedisQueue::retry_later(const Lease& lease, std::chrono::milliseconds delay) {
-  state_->retries.args.push_back(lease.id);
-  state_->retries.args.push_back(lease.receipt);
-  state_->retries.args.push_back(std::to_string(std::max<std::int64_t>(0, delay.count())));
-  state_->record();
+  state_->record_delay(lease, delay, false);
 }
+
+void RedisQueue::park(const Lease& lease, std::chrono::milliseconds delay) { state_->record_delay(lease, delay, true); }
 
 void RedisQueue::dead_letter(const Lease& lease, const DeadLetter& why) {
   state_->dead_letters.args.push_back(lease.id);

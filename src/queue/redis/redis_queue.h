@@ -6,8 +6,8 @@
 //   C            the producers' list. Never renamed, entries untouched: any
 //                producer that can RPUSH can feed us.
 //   C:leases     ZSET id -> lease deadline (ms): messages some worker holds.
-//   C:delayed    ZSET id -> due time (ms): retries waiting for their time,
-//                and released messages (due at once, score 0).
+//   C:delayed    ZSET id -> due time (ms): retries and parked messages waiting
+//                for their time, and released messages (due at once, score 0).
 //   C:bodies     HASH id -> body;   C:attempts  HASH id -> attempt count.
 //   C:dead       ZSET id -> when it was dead-lettered (ms); C:dead:bodies
 //                HASH id -> the body untouched; C:dead:reasons HASH id ->
@@ -41,14 +41,17 @@
 // replicates script effects, so TIME is allowed). A message's id is then
 // fixed for life: it is the partner's Idempotency-Key.
 //
-// The lease receipt is the deadline we set. release, retry_later and
+// The lease receipt is the deadline we set. release, retry_later, park and
 // dead_letter act only if the ZSET score still equals our receipt, i.e. we still hold the lease: a
 // worker whose lease expired and was taken over cannot disturb the new
 // holder. acknowledge needs no receipt: the message was delivered, so it goes
 // (a late second ack is a no-op). Every outcome script is idempotent, which
 // makes writing a batch again after a lost reply harmless.
 //
-// acknowledge/release/retry_later only record the outcome; one flusher
+// park is retry_later whose attempt is taken back (as release does): the
+// message waits in C:delayed, not in flight, and keeps its attempt number.
+//
+// acknowledge/release/retry_later/park only record the outcome; one flusher
 // coroutine writes everything recorded in one script call per kind, one batch
 // in flight at a time while the next accumulates. That is what makes
 // thousands of acks per second cost a few round trips. flush() waits until
@@ -116,6 +119,8 @@ class RedisQueue final : public QueueBackend {
   void acknowledge(const Lease& lease) override;
   void release(const Lease& lease) override;
   void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
+  // A retry whose attempt is taken back, in the same batched script call as the retries.
+  void park(const Lease& lease, std::chrono::milliseconds delay) override;
   void dead_letter(const Lease& lease, const DeadLetter& why) override;
   boost::asio::awaitable<error_code> flush() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;

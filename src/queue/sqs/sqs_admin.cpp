@@ -67,7 +67,7 @@ asio::awaitable<Result<std::vector<DeadMessage>>> SqsAdmin::dead_letters(std::si
   int empty = 0;
   for (int i = 0; i < kMaxReceives && out.size() < limit && empty < kEmptyReceives; ++i) {
     const int want = static_cast<int>(std::min<std::size_t>(10, limit - out.size()));
-    auto received = co_await client_.receive_message(dead_letter_url_, want, 0, 0, true);
+    auto received = co_await client_.receive_message(dead_letter_url_, want, 0, 0, sqs::Client::all_attributes);
     if (!received) co_return received.error().code;
     std::size_t fresh = 0;
     for (auto& message : *received) {
@@ -90,7 +90,7 @@ asio::awaitable<Result<std::size_t>> SqsAdmin::drain(Take take) {
   std::vector<std::string> kept;
   error_code failure;
   for (int i = 0, empty = 0; i < kMaxReceives && empty < kEmptyReceives && !failure; ++i) {
-    auto received = co_await client_.receive_message(dead_letter_url_, 10, 0, kWalkVisibilitySeconds, false);
+    auto received = co_await client_.receive_message(dead_letter_url_, 10, 0, kWalkVisibilitySeconds);
     if (!received) {
       failure = received.error().code;
       break;

@@ -144,6 +144,14 @@ const boost::system::error_category& sqs_category() noexcept {
   return category;
 }
 
+std::size_t message_size(std::string_view body, std::span<const MessageAttribute> attributes) {
+  std::size_t size = body.size();
+  for (const MessageAttribute& attribute : attributes) {
+    size += attribute.name.size() + std::string_view("String").size() + attribute.value.size();
+  }
+  return size;
+}
+
 bool ApiError::throttled() const {
   static constexpr std::array<std::string_view, 3> types = {"ThrottlingException", "RequestThrottled",
                                                            "TooManyRequestsException"};
@@ -239,6 +247,7 @@ asio::awaitable<Outcome<SendBatchResult>> Client::send_message_batch(std::string
   list.reserve(entries.size());
   for (const SendEntry& entry : entries) {
     json::object item{{"Id", entry.id}, {"MessageBody", entry.body}};
+    if (entry.delay_seconds > 0) item["DelaySeconds"] = entry.delay_seconds;
     if (!entry.attributes.empty()) {
       json::object attributes;
       for (const MessageAttribute& attribute : entry.attributes) {
@@ -267,7 +276,7 @@ asio::awaitable<Outcome<SendBatchResult>> Client::send_message_batch(std::string
 asio::awaitable<Outcome<std::vector<Message>>> Client::receive_message(std::string_view queue_url, int max_messages,
                                                                        int wait_time_seconds,
                                                                        std::optional<int> visibility_timeout_seconds,
-                                                                       bool with_attributes) {
+                                                                       std::span<const std::string_view> message_attributes) {
   if (max_messages < 1 || max_messages > 10 || wait_time_seconds < 0 || wait_time_seconds > 20) {
     co_return invalid_argument();
   }
@@ -278,7 +287,11 @@ asio::awaitable<Outcome<std::vector<Message>>> Client::receive_message(std::stri
                        {"MessageSystemAttributeNames", json::array{"ApproximateReceiveCount"}},
                        {"AttributeNames", json::array{"ApproximateReceiveCount"}}};
   if (visibility_timeout_seconds) request["VisibilityTimeout"] = *visibility_timeout_seconds;
-  if (with_attributes) request["MessageAttributeNames"] = json::array{"All"};
+  if (!message_attributes.empty()) {
+    json::array names;
+    for (std::string_view name : message_attributes) names.emplace_back(name);
+    request["MessageAttributeNames"] = std::move(names);
+  }
   auto answer = co_await call("ReceiveMessage", std::move(request));
   if (!answer) co_return answer.error();
 

@@ -85,7 +85,10 @@ struct SendEntry {
   std::string_view id;  // unique within the batch
   std::string_view body;
   std::span<const MessageAttribute> attributes = {};
+  int delay_seconds = 0;  // 0..900: hidden this long after the send (standard queues only)
 };
+// What SQS counts against its size limits: the body, and each attribute's name, type and value.
+std::size_t message_size(std::string_view body, std::span<const MessageAttribute> attributes);
 struct DeleteEntry {
   std::string_view id;
   std::string_view receipt_handle;
@@ -153,10 +156,13 @@ class Client {
                                                                       std::span<const SendEntry> entries);
 
   // max_messages in 1..10; wait_time_seconds in 0..20 (long poll); no visibility timeout means
-  // the queue's default. Message attributes only when asked for (operator tools).
+  // the queue's default. Message attributes only those named (all_attributes: every one); the
+  // names must stay valid until the call completes.
+  static constexpr std::string_view all_attributes[] = {"All"};
   boost::asio::awaitable<Outcome<std::vector<Message>>> receive_message(
       std::string_view queue_url, int max_messages, int wait_time_seconds,
-      std::optional<int> visibility_timeout_seconds = std::nullopt, bool with_attributes = false);
+      std::optional<int> visibility_timeout_seconds = std::nullopt,
+      std::span<const std::string_view> message_attributes = {});
 
   boost::asio::awaitable<Outcome<BatchResult>> delete_message_batch(std::string_view queue_url,
                                                                     std::span<const DeleteEntry> entries);

@@ -35,6 +35,22 @@ constexpr std::size_t kMaxVisibilitySeconds = 43'200;
 constexpr auto kLinger = 5ms;
 constexpr auto kFirstReceiveBackoff = 50ms;
 constexpr auto kMaxReceiveBackoff = 5s;
+// A parked message is re-sent with these attributes (see park()), and receive asks for them.
+constexpr std::string_view kIdAttribute = "conveyor-id";
+constexpr std::string_view kAttemptsAttribute = "conveyor-attempts";
+constexpr std::array<std::string_view, 2> kParkAttributes = {kIdAttribute, kAttemptsAttribute};
+constexpr int kMaxDelaySeconds = 900;  // SQS's longest DelaySeconds
+constexpr std::array<std::string_view, kBatch> kEntryIds = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+
+// A delay in whole seconds, rounded up (never earlier than asked), within SQS's visibility range.
+int seconds_of(std::chrono::milliseconds delay) {
+  return static_cast<int>(std::clamp<long long>((delay.count() + 999) / 1000, 0, kMaxVisibilitySeconds));
+}
+
+// The batch entry an id of kEntryIds names, or kBatch for none.
+std::size_t entry_index(std::string_view id) {
+  return id.size() == 1 && id[0] >= '0' && id[0] <= '9' ? static_cast<std::size_t>(id[0] - '0') : kBatch;
+}
 
 void rethrow(std::exception_ptr e) {
   if (e) std::rethrow_exception(e);
@@ -46,10 +62,23 @@ struct PendingWrite {
   int visibility = -1;
 };
 
+// A parked message waiting to be re-sent: the lease, and the attempts it used so far.
+struct PendingPark {
+  Lease lease;
+  std::string attempts_used;  // lease.attempt - 1, as the conveyor-attempts attribute
+  int delay_seconds = 0;      // the delay asked, rounded up, at most 12 h
+  std::size_t bytes = 0;      // its size as SQS counts it, attributes included
+
+  std::array<sqs::MessageAttribute, 2> attributes() const {
+    return {sqs::MessageAttribute{kIdAttribute, lease.id}, sqs::MessageAttribute{kAttemptsAttribute, attempts_used}};
+  }
+};
+
 // The outcomes waiting for one queue (shard): batch calls name a single queue.
 struct ShardWrites {
   std::deque<PendingWrite> deletes;
   std::deque<PendingWrite> changes;
+  std::deque<PendingPark> parks;
 };
 
 sqs::ClientOptions receive_options(sqs::ClientOptions options, const SqsQueueOptions& queue) {
@@ -136,6 +165,10 @@ struct SqsQueue::State {
     queue.push_back(std::move(write));
     ++pending_writes;
   }
+  void add_park(std::uint32_t shard, PendingPark park) {
+    writes.at(shard).parks.push_back(std::move(park));
+    ++pending_writes;
+  }
   // Another receive may start while the buffer and the receives under way leave room: the
   // buffer then holds at most prefetch + 9, and a lease of up to prefetch finds enough. In
   // bytes, it holds at most prefetch_bytes plus what the receives under way bring (ten
@@ -155,8 +188,8 @@ void wake(std::vector<asio::steady_timer*>& parked) {
   parked.clear();
 }
 
-asio::awaitable<void> park(std::vector<asio::steady_timer*>& parked, asio::steady_timer& timer,
-                           Clock::time_point until) {
+asio::awaitable<void> wait_on(std::vector<asio::steady_timer*>& parked, asio::steady_timer& timer,
+                              Clock::time_point until) {
   timer.expires_at(until);
   parked.push_back(&timer);
   error_code ignored;
@@ -172,22 +205,36 @@ asio::awaitable<void> wait_idle(State& s) {
 }
 
 void pump(const std::shared_ptr<State>& s, bool force = false);
+asio::awaitable<void> send_parked(std::shared_ptr<State> s, std::size_t shard, std::vector<PendingPark> batch);
+
+// A writer's end: its slot goes to the next batch, and flush() hears once everything is written.
+void writer_done(const std::shared_ptr<State>& s) {
+  --s->writing;
+  pump(s);
+  if (s->writes_idle()) s->idle.cancel();
+}
+
+// The pause between two tries of a write.
+asio::awaitable<void> sleep_for(State& s, std::chrono::milliseconds pause) {
+  asio::steady_timer timer(s.executor, pause);
+  error_code ignored;
+  co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+}
 
 // Writes one batch of one kind, retrying what failed for reasons that retrying can fix.
 asio::awaitable<void> write_batch(std::shared_ptr<State> s, std::size_t shard, bool deleting,
                                   std::vector<PendingWrite> batch) {
   const std::string& url = s->options.queue_urls[shard];
-  std::array<std::string, kBatch> ids = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
   sqs::WriteRetry retry;
   while (!batch.empty()) {
     sqs::Outcome<sqs::BatchResult> result = sqs::BatchResult{};
     if (deleting) {
       std::vector<sqs::DeleteEntry> entries;
-      for (std::size_t i = 0; i < batch.size(); ++i) entries.push_back({ids[i], batch[i].receipt});
+      for (std::size_t i = 0; i < batch.size(); ++i) entries.push_back({kEntryIds[i], batch[i].receipt});
       result = co_await s->client.delete_message_batch(url, entries);
     } else {
       std::vector<sqs::VisibilityEntry> entries;
-      for (std::size_t i = 0; i < batch.size(); ++i) entries.push_back({ids[i], batch[i].receipt, batch[i].visibility});
+      for (std::size_t i = 0; i < batch.size(); ++i) entries.push_back({kEntryIds[i], batch[i].receipt, batch[i].visibility});
       result = co_await s->client.change_message_visibility_batch(url, entries);
     }
     std::vector<PendingWrite> again;
@@ -196,7 +243,7 @@ asio::awaitable<void> write_batch(std::shared_ptr<State> s, std::size_t shard, b
       else spdlog::warn("SQS refused {} outcomes: {}", batch.size(), result.error().to_string());
     } else {
       for (const sqs::BatchFailure& failure : result->failed) {
-        const std::size_t i = failure.id.size() == 1 ? static_cast<std::size_t>(failure.id[0] - '0') : kBatch;
+        const std::size_t i = entry_index(failure.id);
         if (i >= batch.size()) continue;
         // Our fault, typically a receipt made stale by an expired visibility: the message is
         // someone else's now (or gone), and retrying cannot change that.
@@ -217,13 +264,9 @@ asio::awaitable<void> write_batch(std::shared_ptr<State> s, std::size_t shard, b
       s->dropped = result ? make_error_code(sqs::SqsError::api_error) : result.error().code;
       break;
     }
-    asio::steady_timer timer(s->executor, *pause);
-    error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await sleep_for(*s, *pause);
   }
-  --s->writing;
-  pump(s);
-  if (s->writes_idle()) s->idle.cancel();
+  writer_done(s);
 }
 
 // Starts batch writes while writers are free, visiting shards in turn; holds back a part batch
@@ -251,6 +294,25 @@ void pump(const std::shared_ptr<State>& s, bool force) {
         started = true;
         asio::co_spawn(s->executor, write_batch(s, shard, deleting, std::move(batch)), rethrow);
       }
+      auto& parks = s->writes[shard].parks;
+      if (parks.empty() || s->writing >= s->options.writers) continue;
+      if (parks.size() < kBatch && !hurry) {
+        held_back = true;
+        continue;
+      }
+      // Ten at most, and within SendMessageBatch's total size (one message's limit).
+      std::vector<PendingPark> batch;
+      std::size_t bytes = 0;
+      while (!parks.empty() && batch.size() < kBatch &&
+             (batch.empty() || bytes + parks.front().bytes <= sqs::Client::max_message_bytes)) {
+        bytes += parks.front().bytes;
+        batch.push_back(std::move(parks.front()));
+        parks.pop_front();
+      }
+      s->pending_writes -= batch.size();
+      ++s->writing;
+      started = true;
+      asio::co_spawn(s->executor, send_parked(s, shard, std::move(batch)), rethrow);
     }
     s->next_shard = (s->next_shard + 1) % s->writes.size();
   }
@@ -284,14 +346,73 @@ asio::awaitable<void> send_to_dead_letter_queue(std::shared_ptr<State> s, Lease 
       s->dropped = make_error_code(sqs::SqsError::api_error);
       break;
     }
-    asio::steady_timer timer(s->executor, *pause);
-    error_code ignored;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+    co_await sleep_for(*s, *pause);
   }
   if (sent) s->add_write(lease.shard, {std::move(lease.receipt), -1});
-  --s->writing;
-  pump(s);
-  if (s->writes_idle()) s->idle.cancel();
+  writer_done(s);
+}
+
+// A parked message that cannot be re-sent (too large with its attributes, refused, or SQS keeps
+// failing): hidden for its delay in place instead, which SQS counts as one more receive.
+void park_in_place(State& s, PendingPark& park, std::string_view why) {
+  spdlog::debug("SQS: cannot re-send parked message {} ({}); hiding it for {} s instead, which counts an attempt",
+                park.lease.id, why, park.delay_seconds);
+  s.add_write(park.lease.shard, {std::move(park.lease.receipt), park.delay_seconds});
+}
+
+// Re-sends parked messages to their own queue, due after their delay (at most 900 s) and carrying
+// their id and the attempts they used; deletes each original only once its copy is sent, so a
+// crash in between duplicates a message and never loses one.
+asio::awaitable<void> send_parked(std::shared_ptr<State> s, std::size_t shard, std::vector<PendingPark> batch) {
+  const std::string& url = s->options.queue_urls[shard];
+  sqs::WriteRetry retry;
+  while (!batch.empty()) {
+    std::vector<std::array<sqs::MessageAttribute, 2>> attributes;
+    attributes.reserve(batch.size());  // the entries view them
+    std::vector<sqs::SendEntry> entries;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      attributes.push_back(batch[i].attributes());
+      entries.push_back({kEntryIds[i], batch[i].lease.body, attributes.back(),
+                         std::min(batch[i].delay_seconds, kMaxDelaySeconds)});
+    }
+    auto result = co_await s->client.send_message_batch(url, entries);
+    std::vector<PendingPark> again;
+    if (!result) {
+      if (result.error().retryable()) {
+        again = std::move(batch);
+      } else {
+        for (PendingPark& park : batch) park_in_place(*s, park, result.error().to_string());
+      }
+    } else {
+      std::vector<bool> settled(batch.size(), false);
+      for (const sqs::SendSuccess& sent : result->successful) {
+        const std::size_t i = entry_index(sent.id);
+        if (i >= batch.size() || settled[i]) continue;
+        settled[i] = true;
+        s->add_write(batch[i].lease.shard, {std::move(batch[i].lease.receipt), -1});  // the copy is in
+      }
+      for (const sqs::BatchFailure& failure : result->failed) {
+        const std::size_t i = entry_index(failure.id);
+        if (i >= batch.size() || settled[i]) continue;
+        settled[i] = true;
+        if (failure.sender_fault) park_in_place(*s, batch[i], failure.code + " " + failure.message);
+        else again.push_back(std::move(batch[i]));
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        if (!settled[i]) again.push_back(std::move(batch[i]));  // not reported: send it again
+      }
+    }
+    batch = std::move(again);
+    if (batch.empty()) break;
+    auto pause = retry.next();
+    if (!pause) {
+      const std::string why = fmt::format("still failing after {} attempts", retry.attempts());
+      for (PendingPark& park : batch) park_in_place(*s, park, why);
+      break;
+    }
+    co_await sleep_for(*s, *pause);
+  }
+  writer_done(s);
 }
 
 void change_visibility(const std::shared_ptr<State>& s, const Lease& lease, int seconds) {
@@ -300,23 +421,44 @@ void change_visibility(const std::shared_ptr<State>& s, const Lease& lease, int 
   pump(s);
 }
 
+// A received message as a lease. A parked copy carries its original id and the attempts used
+// before it was parked, so neither its Idempotency-Key nor its attempt count moves by waiting.
+Lease lease_of(sqs::Message&& message, std::uint32_t shard) {
+  std::uint32_t used = 0;
+  std::string id = std::move(message.message_id);
+  if (auto found = message.attributes.find(std::string(kIdAttribute));
+      found != message.attributes.end() && !found->second.empty()) {
+    id = std::move(found->second);
+  }
+  if (auto found = message.attributes.find(std::string(kAttemptsAttribute)); found != message.attributes.end()) {
+    const std::string& text = found->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), used);
+    if (ec != std::errc{} || end != text.data() + text.size()) used = 0;
+  }
+  return Lease{.id = std::move(id),
+               .body = std::move(message.body),
+               .attempt = used + std::max(1u, message.approximate_receive_count),
+               .shard = shard,
+               .receipt = std::move(message.receipt_handle)};
+}
+
 asio::awaitable<void> receive_loop(std::shared_ptr<State> s, std::uint32_t shard) {
   asio::steady_timer timer(s->executor);
   auto backoff = Clock::duration(kFirstReceiveBackoff);
   while (!s->closing) {
     if (!s->can_receive()) {
-      co_await park(s->waiting_for_room, timer, Clock::time_point::max());
+      co_await wait_on(s->waiting_for_room, timer, Clock::time_point::max());
       continue;
     }
     ++s->receiving;
     auto received = co_await s->receive_client.receive_message(s->options.queue_urls[shard], kBatch, s->options.wait_seconds,
-                                                               s->visibility_seconds());
+                                                               s->visibility_seconds(), kParkAttributes);
     --s->receiving;
     if (!received) {
       if (s->closing) break;
       if (!s->receive_error) spdlog::warn("SQS: cannot receive messages: {}", received.error().to_string());
       s->receive_error = received.error().code;
-      co_await park(s->backing_off, timer, Clock::now() + backoff);
+      co_await wait_on(s->backing_off, timer, Clock::now() + backoff);
       backoff = std::min<Clock::duration>(backoff * 2, kMaxReceiveBackoff);
       continue;
     }
@@ -331,11 +473,7 @@ asio::awaitable<void> receive_loop(std::shared_ptr<State> s, std::uint32_t shard
       }
       s->held.emplace(message.receipt_handle, State::Held{visible_again, shard});
       s->buffer_bytes += message.body.size();
-      s->buffer.push_back(Lease{.id = std::move(message.message_id),
-                                .body = std::move(message.body),
-                                .attempt = std::max(1u, message.approximate_receive_count),
-                                .shard = shard,
-                                .receipt = std::move(message.receipt_handle)});
+      s->buffer.push_back(lease_of(std::move(message), shard));
     }
     pump(s);
   }
@@ -436,8 +574,31 @@ void SqsQueue::dead_letter(const Lease& lease, const DeadLetter& why) {
 }
 
 void SqsQueue::retry_later(const Lease& lease, std::chrono::milliseconds delay) {
-  const auto seconds = std::clamp<long long>((delay.count() + 999) / 1000, 0, kMaxVisibilitySeconds);
-  change_visibility(state_, lease, static_cast<int>(seconds));
+  change_visibility(state_, lease, seconds_of(delay));
+}
+
+void SqsQueue::park(const Lease& lease, std::chrono::milliseconds delay) {
+  // Re-sending a message we no longer hold would duplicate it: parked or settled already, nothing
+  // to do; held past its visibility (the heartbeat fell behind), someone may have it now.
+  auto held = state_->held.find(lease.receipt);
+  if (held == state_->held.end()) {
+    spdlog::debug("SQS: message {} is parked but no longer held: ignored", lease.id);
+    return;
+  }
+  const bool expired = held->second.visible_again <= Clock::now();
+  state_->held.erase(held);
+  PendingPark park{.lease = lease,
+                   .attempts_used = std::to_string(lease.attempt > 0 ? lease.attempt - 1 : 0),
+                   .delay_seconds = seconds_of(delay)};
+  park.bytes = sqs::message_size(lease.body, park.attributes());
+  if (expired) {
+    park_in_place(*state_, park, "its visibility may have ended");
+  } else if (park.bytes > sqs::Client::max_message_bytes) {
+    park_in_place(*state_, park, "too large with its attributes");
+  } else {
+    state_->add_park(lease.shard, std::move(park));
+  }
+  pump(state_);
 }
 
 asio::awaitable<error_code> SqsQueue::flush() {

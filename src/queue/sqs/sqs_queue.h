@@ -11,10 +11,22 @@
 // message came from, so its outcome goes back there. Receivers start on the first lease() call.
 //
 // Outcomes are recorded at once and written by up to `writers` concurrent batch calls of ten
-// (DeleteMessageBatch; ChangeMessageVisibilityBatch for release, retry_later and extensions).
+// (DeleteMessageBatch; ChangeMessageVisibilityBatch for release, retry_later and extensions;
+// SendMessageBatch for park).
 // Failed entries that are not our fault, throttling and transport errors are retried with
 // backoff, up to a bounded number of attempts; an outcome that still cannot be written only
 // means its message comes back when its visibility timeout ends (at-least-once, never lost).
+//
+// park() re-sends the message to its own queue with SendMessageBatch (batched like the other
+// outcomes), DelaySeconds = its delay up to SQS's 900 s (a longer wait is parked again when it
+// comes back), and the message attributes "conveyor-id" (its id) and "conveyor-attempts" (the
+// attempts it used), then deletes the original once the copy is in: a crash between the two
+// duplicates it, never loses it. Receiving reads both attributes: a lease's id is conveyor-id
+// when present, else the MessageId, and its attempt is conveyor-attempts plus the copy's
+// ApproximateReceiveCount, which starts again from zero, so waiting uses up neither MAX_ATTEMPTS
+// nor a redrive policy's maxReceiveCount. A message that cannot be re-sent (too large with the
+// attributes, refused by the queue, or SQS keeps failing) is hidden for its delay in place
+// instead, which counts one receive (logged at debug).
 //
 // dead_letter() sends the body untouched to the dead-letter queue, with the reason as the message
 // attribute "conveyor-dead-letter" (JSON), and deletes it from its queue only once the DLQ has it.
@@ -71,6 +83,8 @@ class SqsQueue final : public QueueBackend {
   void acknowledge(const Lease& lease) override;
   void release(const Lease& lease) override;
   void retry_later(const Lease& lease, std::chrono::milliseconds delay) override;
+  // Re-sends the message (see above) so that waiting counts no receive; falls back to hiding it.
+  void park(const Lease& lease, std::chrono::milliseconds delay) override;
   void dead_letter(const Lease& lease, const DeadLetter& why) override;
   boost::asio::awaitable<error_code> flush() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;

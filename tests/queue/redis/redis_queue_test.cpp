@@ -1,6 +1,7 @@
 // The Redis queue against a real redis-server: reliable fetch in FIFO order,
 // ids and bodies stable across attempts, outcomes that only the lease holder
-// can apply, batched writes, and two workers that never share a message.
+// can apply, parking that uses no attempt, batched writes, and two workers
+// that never share a message.
 #include <algorithm>
 #include <chrono>
 #include <optional>
@@ -56,6 +57,18 @@ class Worker {
     auto leased = try_lease(max);
     EXPECT_TRUE(leased) << leased.error().message();
     return leased ? std::move(*leased) : std::vector<Lease>{};
+  }
+
+  // Leases until something comes (a retry or park falling due, an expired lease), or `limit` passed.
+  std::vector<Lease> lease_when_due(std::size_t max, std::chrono::milliseconds limit = 5s) {
+    std::vector<Lease> leased;
+    conveyor::testing::wait_until(
+        [&] {
+          leased = lease(max);
+          return !leased.empty();
+        },
+        limit, 5ms);
+    return leased;
   }
 
   error_code flush() {
@@ -244,6 +257,65 @@ TEST_F(RedisQueueTest, RetryLaterDelaysTheNextAttempt) {
   EXPECT_EQ(again[0].attempt, 2u);
 }
 
+// Parking is waiting, not trying: however often a message is parked, it comes back with its id and
+// its attempt number, never before its delay, and meanwhile it waits instead of being in flight.
+TEST_F(RedisQueueTest, AParkedMessageComesBackWithTheSameIdAndAttemptEveryTime) {
+  push(server, {"a"});
+  Worker worker(server, 60s);
+  const auto first = worker.lease(1);
+  ASSERT_EQ(first.size(), 1u);
+  ASSERT_EQ(first[0].attempt, 1u);
+  Lease current = first[0];
+  for (int round = 0; round < 12; ++round) {  // more than any MAX_ATTEMPTS in use
+    const auto parked_at = std::chrono::steady_clock::now();
+    worker.queue().park(current, 100ms);
+    ASSERT_FALSE(worker.flush());
+    const auto backlog = worker.backlog();
+    EXPECT_EQ(backlog.in_flight, 0u) << "round " << round;
+    EXPECT_EQ(backlog.waiting, 1u) << "round " << round;
+    EXPECT_EQ(server.query({"HGET", kChannel + ":attempts", current.id}), "0") << "round " << round;
+
+    const auto again = worker.lease_when_due(1);
+    ASSERT_EQ(again.size(), 1u) << "round " << round;
+    EXPECT_GE(std::chrono::steady_clock::now() - parked_at, 100ms) << "round " << round;
+    EXPECT_EQ(again[0].id, first[0].id);
+    EXPECT_EQ(again[0].body, "a");
+    EXPECT_EQ(again[0].attempt, 1u) << "round " << round;
+    current = again[0];
+  }
+  // A real attempt still counts.
+  worker.queue().retry_later(current, 0ms);
+  ASSERT_FALSE(worker.flush());
+  const auto retried = worker.lease(1);
+  ASSERT_EQ(retried.size(), 1u);
+  EXPECT_EQ(retried[0].attempt, 2u);
+}
+
+TEST_F(RedisQueueTest, ParkingALeaseWeNoLongerHoldDoesNothing) {
+  push(server, {"a"});
+  Worker slow(server, 200ms);
+  Worker other(server, 60s);
+  const auto first = slow.lease(1);
+  ASSERT_EQ(first.size(), 1u);
+  const auto taken = other.lease_when_due(1);
+  ASSERT_EQ(taken.size(), 1u);
+  ASSERT_EQ(taken[0].attempt, 2u);
+
+  slow.queue().park(first[0], 0ms);  // the lease expired and was taken over
+  EXPECT_FALSE(slow.flush());
+  EXPECT_EQ(server.query({"ZSCORE", kChannel + ":leases", first[0].id}), taken[0].receipt);
+  EXPECT_EQ(server.query({"ZSCORE", kChannel + ":delayed", first[0].id}), "(nil)");
+  EXPECT_EQ(server.query({"HGET", kChannel + ":attempts", first[0].id}), "2");
+
+  other.queue().park(taken[0], 0ms);
+  other.queue().park(taken[0], 0ms);  // twice: the second finds it parked already
+  EXPECT_FALSE(other.flush());
+  EXPECT_EQ(server.query({"HGET", kChannel + ":attempts", first[0].id}), "1");
+  const auto again = other.lease(1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].attempt, 2u);
+}
+
 TEST_F(RedisQueueTest, ADeadLetterKeepsTheUntouchedBodyBesideItsReason) {
   const std::string body = "{\"p\":\"+55\",\"weird\":\"\\u00e9\\n\"}";
   push(server, {body, "b"});
@@ -310,6 +382,27 @@ TEST_F(RedisQueueTest, ManyOutcomesAreWrittenInFewScriptCalls) {
   EXPECT_EQ(server.integer({"ZCARD", kChannel + ":leases"}), 0);
   EXPECT_EQ(server.integer({"ZCARD", kChannel + ":delayed"}), 500);
   EXPECT_EQ(server.integer({"HLEN", kChannel + ":bodies"}), 500);
+}
+
+TEST_F(RedisQueueTest, ThousandsOfParksAreWrittenInAHandfulOfScriptCalls) {
+  constexpr std::size_t kMessages = 5000;
+  push(server, numbered(kMessages));
+  Worker worker(server, 60s);
+  const auto leases = worker.lease(kMessages);
+  ASSERT_EQ(leases.size(), kMessages);
+  const long long calls_before = evalsha_calls(server);
+  for (std::size_t i = 0; i < leases.size(); ++i) {
+    if (i % 10 == 0) worker.queue().retry_later(leases[i], 60s);
+    else worker.queue().park(leases[i], 60s);
+  }
+  EXPECT_FALSE(worker.flush());
+  EXPECT_LE(evalsha_calls(server) - calls_before, 5) << "parks must be batched with the retries";
+  EXPECT_EQ(server.integer({"ZCARD", kChannel + ":leases"}), 0);
+  EXPECT_EQ(server.integer({"ZCARD", kChannel + ":delayed"}), static_cast<long long>(kMessages));
+  const std::string unattempted = server.query({"EVAL",
+      "local n = 0 for _, v in ipairs(redis.call('HVALS', KEYS[1])) do if v == '0' then n = n + 1 end end return n",
+      "1", kChannel + ":attempts"});
+  EXPECT_EQ(unattempted, std::to_string(kMessages - kMessages / 10)) << "a parked message used no attempt";
 }
 
 TEST_F(RedisQueueTest, TwoWorkersNeverHoldTheSameMessage) {

@@ -456,6 +456,41 @@ TEST_F(SqsClientEmulator, VisibilityZeroMakesAMessageReceivableAgain) {
   });
 }
 
+// What parking relies on: a per-entry DelaySeconds hides the message that long, and the message
+// attributes asked for by name come back (only those), and count toward the size limit.
+TEST_F(SqsClientEmulator, SendMessageBatchDelaysEntriesAndCarriesNamedAttributes) {
+  asio::io_context io;
+  Client client(io.get_executor(), options_for(endpoint()));
+  const std::string url = make_queue(client, io, "delayed");
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    const conveyor::sqs::MessageAttribute attributes[] = {
+        {"conveyor-id", "original-id"}, {"conveyor-attempts", "3"}, {"other", "x"}};
+    const conveyor::sqs::SendEntry entry{"0", "parked", attributes, 1};
+    EXPECT_EQ(conveyor::sqs::message_size(entry.body, attributes),
+              6u + (11 + 6 + 11) + (17 + 6 + 1) + (5 + 6 + 1));
+    const auto sent_at = std::chrono::steady_clock::now();
+    auto sent = co_await client.send_message_batch(url, std::span(&entry, 1));
+    CO_ASSERT(sent && sent->successful.size() == 1u);
+    auto early = co_await client.receive_message(url, 10, 0);
+    CO_ASSERT(early);
+    EXPECT_TRUE(early->empty()) << "delayed";
+
+    static constexpr std::string_view names[] = {"conveyor-id", "conveyor-attempts"};
+    std::vector<conveyor::sqs::Message> received;
+    for (int poll = 0; poll < 5 && received.empty(); ++poll) {
+      auto messages = co_await client.receive_message(url, 10, 1, 30, names);
+      CO_ASSERT(messages);
+      received = std::move(*messages);
+    }
+    CO_ASSERT(received.size() == 1u);
+    EXPECT_GE(std::chrono::steady_clock::now() - sent_at, std::chrono::seconds(1));
+    EXPECT_EQ(received[0].body, "parked");
+    EXPECT_EQ(received[0].approximate_receive_count, 1u);
+    const std::map<std::string, std::string> want = {{"conveyor-id", "original-id"}, {"conveyor-attempts", "3"}};
+    EXPECT_EQ(received[0].attributes, want);
+  });
+}
+
 // SQS refuses the whole call (BatchEntryIdsNotDistinct), not single entries.
 TEST_F(SqsClientEmulator, DuplicateEntryIdsFailTheWholeBatch) {
   asio::io_context io;

@@ -1,5 +1,6 @@
 // The SQS backend and producer against fauxqs, a real SQS emulator on 127.0.0.1: leases and their
-// outcomes, visibility as the lease (expiry, extension, release on shutdown), the prefetch bound,
+// outcomes, parking that uses no attempt, visibility as the lease (expiry, extension, release on
+// shutdown), the prefetch bound,
 // backlog, and publishing in batches with the queue's size limit.
 #include "queue/sqs/sqs_queue.h"
 
@@ -150,6 +151,122 @@ TEST_F(SqsQueueTest, RetryLaterHidesTheMessageForTheDelay) {
   });
 }
 
+// Parking is waiting, not trying: the message is re-sent with its id and the attempts it used, so it
+// comes back every time with the same id and attempt, never before its delay, and meanwhile it is
+// delayed in the queue instead of in flight.
+TEST_F(SqsQueueTest, AParkedMessageComesBackWithTheSameIdAndAttemptEveryTime) {
+  const std::string url = emulator_.create_queue("park");
+  publish(url, 1);
+  asio::io_context io;
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), options(url));
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto first = co_await lease_at_least(queue, 1);
+    CO_ASSERT(first.size() == 1u);
+    CO_ASSERT(first[0].attempt == 1u);
+    Lease current = first[0];
+    for (int round = 0; round < 12; ++round) {  // more than any MAX_ATTEMPTS in use
+      const auto parked_at = std::chrono::steady_clock::now();
+      queue.park(current, 1s);
+      EXPECT_FALSE(co_await queue.flush());
+      auto backlog = co_await queue.backlog();
+      CO_ASSERT(backlog);
+      EXPECT_EQ(backlog->in_flight, 0u) << "round " << round;
+      EXPECT_EQ(backlog->waiting, 1u) << "round " << round;
+      auto again = co_await lease_at_least(queue, 1);
+      CO_ASSERT(again.size() == 1u);
+      EXPECT_GE(std::chrono::steady_clock::now() - parked_at, 1s) << "round " << round;
+      EXPECT_EQ(again[0].id, first[0].id) << "the Idempotency-Key never changes";
+      EXPECT_EQ(again[0].body, "m0");
+      EXPECT_EQ(again[0].attempt, 1u) << "round " << round;
+      current = again[0];
+    }
+    // A real attempt still counts, on the re-sent copy too.
+    queue.retry_later(current, 0ms);
+    EXPECT_FALSE(co_await queue.flush());
+    auto retried = co_await lease_at_least(queue, 1);
+    CO_ASSERT(retried.size() == 1u);
+    EXPECT_EQ(retried[0].id, first[0].id);
+    EXPECT_EQ(retried[0].attempt, 2u);
+    // And a park after it keeps the attempts used.
+    queue.park(retried[0], 0ms);
+    EXPECT_FALSE(co_await queue.flush());
+    auto parked = co_await lease_at_least(queue, 1);
+    CO_ASSERT(parked.size() == 1u);
+    EXPECT_EQ(parked[0].attempt, 2u);
+    queue.acknowledge(parked[0]);
+    EXPECT_FALSE(co_await queue.shutdown());
+  });
+  EXPECT_EQ(emulator_.messages_in(url), 0u);
+}
+
+// Many parks at once (written ten to a SendMessageBatch) all come back unattempted, and parking one
+// twice re-sends it once.
+TEST_F(SqsQueueTest, ManyParksAllComeBackUnattemptedAndAParkIsNeverSentTwice) {
+  const std::string url = emulator_.create_queue("parks");
+  publish(url, 20);
+  asio::io_context io;
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), options(url));
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto leased = co_await lease_at_least(queue, 20);
+    CO_ASSERT(leased.size() == 20u);
+    std::set<std::string> ids;
+    for (const Lease& lease : leased) {
+      ids.insert(lease.id);
+      queue.park(lease, 1s);
+    }
+    queue.park(leased[0], 1s);  // not held any more: ignored
+    EXPECT_FALSE(co_await queue.flush());
+    EXPECT_EQ(emulator_.messages_in(url), 20u);
+    auto again = co_await lease_at_least(queue, 20);
+    CO_ASSERT(again.size() == 20u);
+    for (const Lease& lease : again) {
+      EXPECT_TRUE(ids.erase(lease.id)) << lease.id;
+      EXPECT_EQ(lease.attempt, 1u);
+      queue.acknowledge(lease);
+    }
+    EXPECT_FALSE(co_await queue.shutdown());
+  });
+  EXPECT_EQ(emulator_.messages_in(url), 0u);
+}
+
+// A message that SQS would refuse once the attributes are added (here a queue's smaller size limit;
+// with SQS's own 1 MiB limit it is never even tried) is hidden in place for its delay instead: it
+// keeps its id, and this one wait counts as an attempt.
+TEST_F(SqsQueueTest, AParkedMessageTooLargeToReSendIsHiddenInPlace) {
+  const std::string url = emulator_.create_queue("park-large", {{"MaximumMessageSize", "1024"}});
+  const std::string giant_url = emulator_.create_queue("park-giant");
+  const std::pair<std::string, std::size_t> queues[] = {{url, 1000},
+                                                        {giant_url, conveyor::sqs::Client::max_message_bytes - 10}};
+  for (const auto& [queue_url, size] : queues) {
+    asio::io_context io;
+    SqsProducer producer(io.get_executor(), emulator_.client_options(), queue_url);
+    const std::string body(size, 'g');
+    const std::vector<std::string_view> views = {body};
+    run_coroutine(io, [&]() -> asio::awaitable<void> { EXPECT_FALSE(co_await producer.publish(views)); });
+  }
+  for (const std::string& queue_url : {url, giant_url}) {
+    SCOPED_TRACE(queue_url);
+    asio::io_context io;
+    SqsQueue queue(io.get_executor(), emulator_.client_options(), options(queue_url));
+    run_coroutine(io, [&]() -> asio::awaitable<void> {
+      auto first = co_await lease_at_least(queue, 1);
+      CO_ASSERT(first.size() == 1u);
+      const auto parked_at = std::chrono::steady_clock::now();
+      queue.park(first[0], 1s);
+      EXPECT_FALSE(co_await queue.flush());
+      auto again = co_await lease_at_least(queue, 1);
+      CO_ASSERT(again.size() == 1u);
+      EXPECT_GE(std::chrono::steady_clock::now() - parked_at, 1s);
+      EXPECT_EQ(again[0].id, first[0].id);
+      EXPECT_EQ(again[0].body, first[0].body);
+      EXPECT_EQ(again[0].attempt, 2u) << "hidden in place: SQS counted a receive";
+      queue.acknowledge(again[0]);
+      EXPECT_FALSE(co_await queue.shutdown());
+    });
+    EXPECT_EQ(emulator_.messages_in(queue_url), 0u) << queue_url;
+  }
+}
+
 // A worker that dies holding leases: its messages return to another worker once their visibility ends.
 TEST_F(SqsQueueTest, AnAbandonedLeaseReturnsToAnotherWorkerAfterItsVisibility) {
   const std::string url = emulator_.create_queue("abandon");
@@ -272,7 +389,8 @@ TEST_F(SqsQueueTest, ADeadLetterMovesTheUntouchedBodyWithItsReasonToTheDeadLette
 
   conveyor::sqs::Client client(io.get_executor(), emulator_.client_options());
   run_coroutine(io, [&]() -> asio::awaitable<void> {
-    auto dead = co_await client.receive_message(dead_url_, 10, 1, std::nullopt, true);
+    auto dead = co_await client.receive_message(dead_url_, 10, 1, std::nullopt,
+                                                 conveyor::sqs::Client::all_attributes);
     CO_ASSERT(dead && dead->size() == 1u);
     EXPECT_EQ((*dead)[0].body, "m1");
     const auto reason = boost::json::parse((*dead)[0].attributes.at("conveyor-dead-letter")).as_object();
