@@ -179,6 +179,12 @@ int run(int argc, char** argv) {
   partner->add_option("--response-bytes", partner_options.response_bytes,
                       "Pad every 200's body to this many bytes (0: {\"ok\":true})");
   partner->add_flag("--record-bodies", partner_options.record_bodies, "Keep delivered bodies for GET /bodies");
+  // partner: OAuth2 token endpoint
+  std::string partner_token_ttl = "3600s";
+  partner->add_option("--oauth-client", partner_options.oauth_client,
+                      "ID:SECRET: serve POST /oauth/token (client credentials) and require its bearer tokens");
+  partner->add_option("--token-ttl", partner_token_ttl, "Lifetime (expires_in) of each token issued")
+      ->capture_default_str();
 
   // demo
   auto* demo = app.add_subcommand("demo", "Run the whole path locally: Redis, partner simulator, publisher, worker");
@@ -208,6 +214,8 @@ int run(int argc, char** argv) {
       use_stderr_logging("info");
       partner_options.delay = duration_flag("--delay", partner_delay);
       if (retry_after_seconds) partner_options.retry_after = std::chrono::seconds(*retry_after_seconds);
+      partner_options.token_ttl =
+          std::chrono::duration_cast<std::chrono::seconds>(duration_flag("--token-ttl", partner_token_ttl));
       return partner::run_partner(partner_options);
     }
     if (demo->parsed()) {
