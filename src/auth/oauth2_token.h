@@ -3,8 +3,9 @@
 // own io_context, which alone fetches tokens (and holds the HTTP client and the
 // refresh timer); lanes await token() on their own io_context and are resumed
 // there (their handler is posted to their executor). Every member is
-// thread-safe. The source must outlive every token() in flight: build it
-// before the lanes, destroy it after they have stopped.
+// thread-safe. Build it before the lanes and destroy it after they have
+// stopped: a token() still waiting then ends with TokenError::shutting_down,
+// posted to its lane's executor, whose io_context must still exist.
 //
 // Fetching: lazily, at the first token() call; concurrent callers (any lane,
 // any thread) share that one fetch. Refresh: in the background, before expiry,
@@ -92,7 +93,8 @@ class OAuth2TokenSource {
   // settings that cannot be loaded. Starts the background thread; fetches
   // nothing yet.
   explicit OAuth2TokenSource(OAuth2Options options);
-  // Stops the thread; callers still waiting get TokenError::shutting_down.
+  // Stops the thread and abandons a fetch in flight; callers still waiting
+  // get TokenError::shutting_down on their own executors.
   ~OAuth2TokenSource();
   OAuth2TokenSource(const OAuth2TokenSource&) = delete;
   OAuth2TokenSource& operator=(const OAuth2TokenSource&) = delete;

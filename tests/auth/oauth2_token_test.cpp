@@ -10,6 +10,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <optional>
 #include <set>
@@ -204,6 +205,30 @@ TEST(OAuth2TokenSource, UnreachableEndpointNamesTheUrl) {
   ASSERT_FALSE(outcome);
   EXPECT_NE(outcome.error().message.find(options.token_url), std::string::npos) << outcome.error().message;
   EXPECT_EQ(outcome.error().message.find(kSecret), std::string::npos);
+}
+
+TEST(OAuth2TokenSource, DestroyingTheSourceEndsAWaitingCallerWithShuttingDown) {
+  // A token endpoint that takes the connection and never answers.
+  asio::io_context server_io;
+  asio::ip::tcp::acceptor silent(server_io, {asio::ip::make_address("127.0.0.1"), 0});
+  OAuth2Options options;
+  options.token_url = "http://127.0.0.1:" + std::to_string(silent.local_endpoint().port()) + "/oauth/token";
+  options.client_id = "carrier-a";
+  options.client_secret = kSecret;
+  options.request_timeout = 60s;  // far past the test's bounds: only the destruction can end the wait
+  auto source = std::make_unique<OAuth2TokenSource>(options);
+
+  asio::io_context lane_io;
+  std::optional<TokenOutcome> outcome;
+  asio::co_spawn(lane_io, [&]() -> asio::awaitable<void> { outcome.emplace(co_await source->token()); },
+                 asio::detached);
+  std::thread lane([&] { lane_io.run_for(kBound); });
+  ASSERT_TRUE(wait_until([&] { return source->counters().fetches == 1; }, kBound));
+  source.reset();
+  lane.join();
+  ASSERT_TRUE(outcome);
+  ASSERT_FALSE(*outcome);
+  EXPECT_EQ(outcome->error().code, TokenError::shutting_down);
 }
 
 TEST(OAuth2TokenSource, SendsClientCredentialsInTheBodyWhenAsked) {
