@@ -206,6 +206,13 @@ int run(int argc, char** argv) {
   routes_check->add_option("FILE", routes_file, "Routes file (default: --routes or ROUTES_FILE)");
   key_option(routes_check, "--routes", "ROUTES_FILE", flags, "Routes file");
 
+  // partner: OAuth2 token endpoint
+  std::string partner_token_ttl = "3600s";
+  partner->add_option("--oauth-client", partner_options.oauth_client,
+                      "ID:SECRET: serve POST /oauth/token (client credentials) and require its bearer tokens");
+  partner->add_option("--token-ttl", partner_token_ttl, "Lifetime (expires_in) of each token issued")
+      ->capture_default_str();
+
   // demo
   auto* demo = app.add_subcommand("demo", "Run the whole path locally: Redis, partner simulator, publisher, worker");
   DemoOptions demo_options;
@@ -235,6 +242,8 @@ int run(int argc, char** argv) {
       partner_options.delay = duration_flag("--delay", partner_delay);
       partner_options.delay_jitter = duration_flag("--delay-jitter", partner_delay_jitter);
       if (retry_after_seconds) partner_options.retry_after = std::chrono::seconds(*retry_after_seconds);
+      partner_options.token_ttl =
+          std::chrono::duration_cast<std::chrono::seconds>(duration_flag("--token-ttl", partner_token_ttl));
       return partner::run_partner(partner_options);
     }
     if (routes_check->parsed()) return run_routes_check(routes_file, layers);

@@ -26,6 +26,7 @@
 #include <boost/beast/http/field.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/url/parse.hpp>
 #include <charconv>
 #include <optional>
 #include <span>
@@ -82,6 +83,26 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return (x | 0x20) == (y | 0x20);
          });
+}
+
+// Names the client writes itself: a per-request or configured header may not set them.
+constexpr std::array<std::string_view, 6> reserved_fields = {
+    "Host", "Content-Type", "Content-Length", "Transfer-Encoding", "Connection", "Idempotency-Key"};
+
+bool reserved_field(std::string_view name) {
+  return std::any_of(reserved_fields.begin(), reserved_fields.end(),
+                     [name](std::string_view reserved) { return iequals(name, reserved); });
+}
+
+bool valid_extra_header(const HeaderField& header) {
+  return valid_field_name(header.name) && valid_field_value(header.value) && !reserved_field(header.name);
+}
+
+// Origin-form (RFC 9112 §3.2.1): "/" path, optional "?" query, only URI
+// characters with well-formed %-escapes (Boost.URL checks; no allocation).
+bool valid_origin_form(std::string_view target) {
+  return !target.empty() && target.front() == '/' &&
+         boost::urls::parse_origin_form(boost::urls::string_view(target.data(), target.size())).has_value();
 }
 
 const boost::system::error_category& beast_http_category() {
@@ -296,11 +317,13 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
  public:
   Impl(asio::any_io_executor executor, PartnerClientOptions options);
 
-  // The plain or TLS instantiation of post_on, chosen once per client.
-  asio::awaitable<Result<PartnerResponse>> post(std::string_view body, std::string_view key,
-                                                 std::span<const HeaderField> headers) {
-    if (tls_) return post_on<beast::ssl_stream<beast::tcp_stream>>(body, key, headers);
-    return post_on<beast::tcp_stream>(body, key, headers);
+  // The plain or TLS instantiation of post_on, chosen once per client. An
+  // empty `target` is the URL's own; an empty `key` sends none (then
+  // `headers` must not be empty).
+  asio::awaitable<Result<PartnerResponse>> post(std::string_view target, std::string_view body,
+                                                 std::string_view key, std::span<const HeaderField> headers) {
+    if (tls_) return post_on<beast::ssl_stream<beast::tcp_stream>>(target, body, key, headers);
+    return post_on<beast::tcp_stream>(target, body, key, headers);
   }
   void shutdown();
   void cancel_all();
@@ -322,12 +345,13 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
   // One coroutine frame per request on the hot path: the exchange is inlined
   // rather than a nested coroutine, which would cost a frame allocation.
   template <class Stream>
-  asio::awaitable<Result<PartnerResponse>> post_on(std::string_view body, std::string_view key,
-                                                    std::span<const HeaderField> headers);
+  asio::awaitable<Result<PartnerResponse>> post_on(std::string_view target, std::string_view body,
+                                                    std::string_view key, std::span<const HeaderField> headers);
 
-  // The request head: the fixed lines, then either the Idempotency-Key or
-  // the per-request `headers`, then Content-Length.
-  void format_head(std::string& head, std::size_t body_size, std::string_view key,
+  // The request head: the request line (the URL's own unless `target` is
+  // set), the fixed lines, then the Idempotency-Key if any and the
+  // per-request `headers`, then Content-Length.
+  void format_head(std::string& head, std::string_view target, std::size_t body_size, std::string_view key,
                    std::span<const HeaderField> headers) const;
 
   // Pool bookkeeping. A "slot" is the right to have one connection open or
@@ -341,7 +365,8 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
   PartnerClientOptions options_;
   Target target_;
   std::string port_text_;
-  std::string head_prefix_;  // every header line that never changes, then "Idempotency-Key: "
+  std::string head_prefix_;  // the default request line, then every header line that never changes
+  std::size_t request_line_size_ = 0;  // of head_prefix_'s request line, its CRLF included
   std::optional<asio::ssl::context> tls_;
 
   std::unordered_set<Connection*> connections_;     // every live Connection; outlives them all
@@ -383,9 +408,7 @@ PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions o
       "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\n"
       "Connection: keep-alive\r\n",
       target_.request_target, target_.host_header, options_.content_type);
-  static constexpr std::array<std::string_view, 6> reserved = {
-      "Host",       "Content-Type",   "Content-Length", "Transfer-Encoding",
-      "Connection", "Idempotency-Key"};
+  request_line_size_ = head_prefix_.find("\r\n") + 2;
   for (const HeaderField& header : options_.headers) {
     // Name the header but never echo its value: it may be a secret.
     if (!valid_field_name(header.name)) {
@@ -396,11 +419,9 @@ PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions o
       throw std::invalid_argument(
           fmt::format("partner header {} has a control character in its value", header.name));
     }
-    for (std::string_view name : reserved) {
-      if (iequals(header.name, name)) {
-        throw std::invalid_argument(
-            fmt::format("partner header {} is set by the client and cannot be overridden", name));
-      }
+    if (reserved_field(header.name)) {
+      throw std::invalid_argument(
+          fmt::format("partner header {} is set by the client and cannot be overridden", header.name));
     }
     head_prefix_ += header.name;
     head_prefix_ += ": ";
@@ -457,13 +478,20 @@ void PartnerClient::Impl::cancel_all() {
   }
 }
 
-void PartnerClient::Impl::format_head(std::string& head, std::size_t body_size, std::string_view key,
-                                      std::span<const HeaderField> headers) const {
+void PartnerClient::Impl::format_head(std::string& head, std::string_view target, std::size_t body_size,
+                                      std::string_view key, std::span<const HeaderField> headers) const {
   std::array<char, 24> digits{};
   const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), body_size);
   (void)ec;  // 24 digits always fit a size_t
-  head.assign(head_prefix_);
-  if (headers.empty()) {
+  if (target.empty()) {
+    head.assign(head_prefix_);
+  } else {  // in the connection's buffer, which keeps its capacity: no allocation once warm
+    head.assign("POST ");
+    head.append(target);
+    head.append(" HTTP/1.1\r\n");
+    head.append(std::string_view(head_prefix_).substr(request_line_size_));
+  }
+  if (!key.empty()) {
     head.append("Idempotency-Key: ");
     head.append(key);
     head.append("\r\n");
@@ -480,16 +508,16 @@ void PartnerClient::Impl::format_head(std::string& head, std::size_t body_size, 
 }
 
 template <class Stream>
-asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::string_view body,
+asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::string_view target,
+                                                                      std::string_view body,
                                                                       std::string_view key,
                                                                       std::span<const HeaderField> headers) {
   // If the io_context is destroyed before the client, parked frames are torn
   // down after us; holding the pool keeps their unlinking safe.
   const auto self = shared_from_this();
-  const bool headers_ok = std::all_of(headers.begin(), headers.end(), [](const HeaderField& h) {
-    return valid_field_name(h.name) && valid_field_value(h.value);
-  });
-  if ((headers.empty() && (key.empty() || !valid_field_value(key))) || !headers_ok) {
+  if ((key.empty() && headers.empty()) || !valid_field_value(key) ||
+      !std::all_of(headers.begin(), headers.end(), valid_extra_header) ||
+      (!target.empty() && !valid_origin_form(target))) {
     co_return error_code(make_error_code(boost::system::errc::invalid_argument));
   }
   const auto deadline = Clock::now() + options_.request_timeout;
@@ -526,7 +554,7 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
     // The head is formatted by hand into the connection's own buffer: Beast's
     // fields container would allocate a node per header per request, and only
     // two values ever change. The body goes out as its own buffer, uncopied.
-    format_head(connection->head, body.size(), key, headers);
+    format_head(connection->head, target, body.size(), key, headers);
     const std::array<asio::const_buffer, 2> request{asio::buffer(connection->head),
                                                     asio::buffer(body.data(), body.size())};
     Stream& stream = connection->template stream<Stream>();
@@ -726,12 +754,21 @@ PartnerClient::~PartnerClient() {
 
 boost::asio::awaitable<Result<PartnerResponse>> PartnerClient::post(
     std::string_view body, std::string_view idempotency_key) {
-  return impl_->post(body, idempotency_key, {});
+  return impl_->post({}, body, idempotency_key, {});  // an empty key with no headers: invalid_argument
+}
+
+boost::asio::awaitable<Result<PartnerResponse>> PartnerClient::post(std::string_view target, std::string_view body,
+                                                                    std::string_view idempotency_key,
+                                                                    std::span<const HeaderField> headers) {
+  // Impl sends no key when it is empty; here one is required, so an empty
+  // key goes in as one that fails validation (CR), before any I/O.
+  constexpr std::string_view unusable_key = "\r";
+  return impl_->post(target, body, idempotency_key.empty() ? unusable_key : idempotency_key, headers);
 }
 
 boost::asio::awaitable<Result<PartnerResponse>> PartnerClient::post(std::string_view body,
                                                                     std::span<const HeaderField> headers) {
-  return impl_->post(body, {}, headers);
+  return impl_->post({}, body, {}, headers);
 }
 
 void PartnerClient::cancel_all() { impl_->cancel_all(); }

@@ -1,5 +1,5 @@
 // The partner's HTTP API as seen by one thread: POSTs JSON bodies to one URL
-// over a bounded pool of keep-alive connections (TLS verified by default).
+// (or to per-request targets on its origin) over a bounded pool of keep-alive connections (TLS verified by default).
 // Every post() ends within the request timeout with a response or an error.
 //
 // One PartnerClient belongs to one io_context (thread) and is only used from
@@ -85,14 +85,32 @@ class PartnerClient {
   //   malformed        Error::http_protocol: not valid HTTP
   //   too_large        ClientError::response_too_large: head or body over the limits
   // and two that are our own doing (classified reset, the fallback):
-  //   boost::system::errc::invalid_argument  a key unusable as a header value
+  //   boost::system::errc::invalid_argument  a key unusable as a header value, or
+  //                                          (overloads below) a bad target or header
   //   boost::asio::error::operation_aborted  cancel_all() or a cancelled coroutine
   boost::asio::awaitable<Result<PartnerResponse>> post(std::string_view body,
                                                        std::string_view idempotency_key);
 
+  // The same, to `target` on this client's origin (scheme, host and port stay
+  // those of options.url: the pool is per origin) and with `headers` sent after
+  // the Idempotency-Key, e.g. a route's "Authorization: Bearer …". `target` is
+  // origin-form, path and query already percent-encoded by the caller
+  // ("/v2/shipments/A%2F1?ref=x"); empty means the URL's own target, which costs
+  // nothing more than post(body, key). Everything must stay valid until it
+  // completes. Fails with errc::invalid_argument, before any I/O, for a target
+  // that is not origin-form (no leading '/', a space, control or non-ASCII
+  // byte, '#', a bad %-escape), an empty or unusable key, or a header that is
+  // not valid HTTP or names one the client sets itself (Host, Content-Type,
+  // Content-Length, Transfer-Encoding, Connection, Idempotency-Key); otherwise
+  // exactly the errors above.
+  boost::asio::awaitable<Result<PartnerResponse>> post(std::string_view target, std::string_view body,
+                                                       std::string_view idempotency_key,
+                                                       std::span<const HeaderField> headers);
+
   // The same, with per-request header lines instead of the Idempotency-Key
   // (e.g. signed API calls: X-Amz-Date, Authorization). A header name or
-  // value that is not valid HTTP fails with errc::invalid_argument.
+  // value that is not valid HTTP, or a header the client sets itself, fails
+  // with errc::invalid_argument.
   boost::asio::awaitable<Result<PartnerResponse>> post(std::string_view body,
                                                        std::span<const HeaderField> headers);
 

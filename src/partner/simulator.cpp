@@ -67,6 +67,13 @@ Simulator::~Simulator() {
 
 error_code Simulator::start() {
   if (!valid(options_)) return make_error_code(boost::system::errc::invalid_argument);
+  if (!options_.oauth_client.empty()) {
+    try {
+      tokens_ = std::make_unique<TokenIssuer>(options_.oauth_client, options_.token_ttl);
+    } catch (const std::invalid_argument&) {
+      return make_error_code(boost::system::errc::invalid_argument);
+    }
+  }
   if (auto ec = server_.listen()) return ec;
   server_.start();
   return {};
@@ -106,6 +113,10 @@ unsigned Simulator::marked_status(std::string_view body) const {
 
 net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
   if (request.method() != "POST") co_return handle_get(request);
+  if (tokens_) {  // OAuth2: the token endpoint, and a live bearer token on every other POST
+    if (request.path() == "/oauth/token") co_return tokens_->issue(request);
+    if (!tokens_->authorized(request.header("Authorization"))) co_return TokenIssuer::refusal();
+  }
 
   stats_.received();
   if (options_.record_arrivals) {
@@ -190,6 +201,11 @@ ServerResponse Simulator::handle_get(const ServerRequest& request) const {
       body.pop_back();  // the closing brace
       body += fmt::format(R"(,"order_violations":{},"overlaps":{}}})", order_.order_violations(), order_.overlaps());
     }
+    if (tokens_) {  // its own fields, only when the token endpoint is on
+      body.pop_back();  // the closing brace
+      body += fmt::format(R"(,"tokens_issued":{},"unauthorized":{}}})", tokens_->tokens_issued(),
+                          tokens_->unauthorized());
+    }
     return json(200, std::move(body));
   }
   if (path == "/healthz") return json(200, R"({"ok":true})");
@@ -240,6 +256,14 @@ int run_partner(const SimulatorOptions& options) {
   if (!valid(options)) {
     fmt::print(stderr, "conveyor partner: fail rate must be within 0..1 and delay not negative\n");
     return 2;
+  }
+  if (!options.oauth_client.empty()) {
+    try {
+      TokenIssuer check(options.oauth_client, options.token_ttl);
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "conveyor partner: {}\n", e.what());  // never quotes the secret
+      return 2;
+    }
   }
   if (const auto ec = simulator.start()) {
     fmt::print(stderr, "conveyor partner: cannot listen on {}: {}\n", options.listen, ec.message());

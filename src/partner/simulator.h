@@ -15,12 +15,21 @@
 //   GET  /healthz    -> 200
 //   GET  /outage?ms=N -> for the next N ms every POST has its connection dropped unanswered, as
 //                       if the partner were down; its records survive, for exact accounting
+//
+// With oauth_client (--oauth-client ID:SECRET, partner/token_issuer.h):
+//   POST /oauth/token -> 200 {"access_token":…,"token_type":"Bearer","expires_in":TTL} for the
+//                        client credentials grant with ID and SECRET (HTTP Basic or form
+//                        fields), else 401 {"error":"invalid_client"}
+//   POST <other path> -> 401 {"ok":false,"error":"invalid_token"} without "Authorization: Bearer
+//                        <a live token>" (counted in neither requests nor ok nor failed)
+//   GET  /stats gains "tokens_issued" and "unauthorized" (401s answered)
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +40,7 @@
 #include "http/server.h"
 #include "partner/order_check.h"
 #include "partner/stats.h"
+#include "partner/token_issuer.h"
 
 namespace conveyor::partner {
 
@@ -57,6 +67,9 @@ struct SimulatorOptions {
   std::string order_field;  // a body's top-level field whose value is the ordering key; empty: no check
   std::string seq_field;    // its integer field that must increase per key among 200s
   std::chrono::milliseconds delay_jitter{0};  // each POST waits a uniform draw from [delay, delay + jitter]
+  // OAuth2 token endpoint (--oauth-client, --token-ttl).
+  std::string oauth_client;                 // "ID:SECRET"; empty: no token endpoint, no bearer check
+  std::chrono::seconds token_ttl{3600};     // each token's expires_in
 };
 
 class Simulator final : private http::ServerHandler {
@@ -67,8 +80,8 @@ class Simulator final : private http::ServerHandler {
   Simulator& operator=(const Simulator&) = delete;
 
   // Validates the options, binds and starts serving on background threads.
-  // invalid_argument for bad options (listen, fail_rate, delay), else the
-  // socket error.
+  // invalid_argument for bad options (listen, fail_rate, delay, oauth_client,
+  // token_ttl), else the socket error.
   error_code start();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
   // Blocks until stop() has ended every connection.
@@ -102,6 +115,7 @@ class Simulator final : private http::ServerHandler {
   mutable std::atomic<std::int64_t> down_until_{0};
   // POSTs in progress, for the capacity mode.
   std::atomic<std::size_t> in_progress_{0};
+  std::unique_ptr<TokenIssuer> tokens_;  // with oauth_client; set by start(), before serving
   http::Server server_;  // last: stopped and joined before what its handler uses
 };
 

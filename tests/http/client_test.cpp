@@ -128,6 +128,81 @@ TEST(PartnerClientTest, SendsPerRequestHeadersAndKeepsWholeBodiesWhenAsked) {
   EXPECT_EQ(server.requests().size(), 1u);
 }
 
+// The 4-argument post: a per-request target and headers on the client's origin.
+Result<PartnerResponse> post_to(asio::io_context& io, PartnerClient& client, std::string_view target,
+                                std::string_view key, std::span<const conveyor::http::HeaderField> headers) {
+  std::optional<Result<PartnerResponse>> result;
+  spawn(io, [&]() -> asio::awaitable<void> { result.emplace(co_await client.post(target, "{}", key, headers)); });
+  if (!run(io) || !result) {
+    ADD_FAILURE() << "post did not complete within " << run_limit.count() << "s";
+    return error_code(asio::error::timed_out);
+  }
+  return std::move(*result);
+}
+
+TEST(PartnerClientTest, PostsToPerRequestTargetsWithExtraHeadersOverOnePool) {
+  TestServer server({});
+  asio::io_context io;
+  auto options = options_for(server.url("/v1/default?tenant=a"));
+  options.headers = {{"X-Api-Key", "static"}};
+  PartnerClient client(io.get_executor(), options);
+
+  const std::vector<conveyor::http::HeaderField> bearer = {{"Authorization", "Bearer tok-1"},
+                                                           {"X-Trace", "t1"}};
+  auto routed = post_to(io, client, "/v2/shipments/A%2F1?ref=x&n=%C3%A9", "m-1", bearer);
+  ASSERT_TRUE(routed) << routed.error().message();
+  EXPECT_EQ(routed->status, 200u);
+  auto defaulted = post_to(io, client, "", "m-2", {});  // empty target: the URL's own
+  ASSERT_TRUE(defaulted) << defaulted.error().message();
+  auto plain = post_once(io, client, "{}", "m-3");
+  ASSERT_TRUE(plain) << plain.error().message();
+
+  const auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_EQ(seen[0].target, "/v2/shipments/A%2F1?ref=x&n=%C3%A9");  // byte for byte, not re-encoded
+  EXPECT_EQ(seen[0].idempotency_key, "m-1");
+  EXPECT_EQ(seen[0].authorization, "Bearer tok-1");
+  EXPECT_EQ(seen[0].host, "127.0.0.1:" + std::to_string(server.port()));  // the origin stays the URL's
+  EXPECT_EQ(seen[0].content_type, "application/json");
+  EXPECT_EQ(seen[0].content_length, "2");
+  EXPECT_EQ(seen[1].target, "/v1/default?tenant=a");
+  EXPECT_EQ(seen[1].idempotency_key, "m-2");
+  EXPECT_EQ(seen[1].authorization, "");  // per-request headers do not stick to the connection
+  EXPECT_EQ(seen[2].target, "/v1/default?tenant=a");
+  EXPECT_EQ(seen[2].idempotency_key, "m-3");
+  EXPECT_EQ(server.connections_accepted(), 1u);  // one pool for every target
+  EXPECT_EQ(client.counters().connections_reused, 2u);
+}
+
+TEST(PartnerClientTest, RejectsBadTargetsAndHeadersBeforeAnyIo) {
+  TestServer server({});
+  asio::io_context io;
+  PartnerClient client(io.get_executor(), options_for(server.url("/")));
+  const std::vector<conveyor::http::HeaderField> none;
+  for (std::string_view bad : {"v2/x", "/a b", "/a\r\nX-Evil: 1", "/a#frag", "/a%zz", "/caf\xC3\xA9",
+                               "http://evil.example/x", "*", "/a\x7f"}) {
+    auto result = post_to(io, client, bad, "k", none);
+    ASSERT_FALSE(result) << bad;
+    EXPECT_EQ(result.error(), boost::system::errc::invalid_argument) << bad;
+  }
+  const std::vector<std::vector<conveyor::http::HeaderField>> bad_headers = {
+      {{"Authorization", "Bearer a\r\nX-Evil: 1"}},
+      {{"Bad Name", "v"}},
+      {{"host", "evil.example"}},
+      {{"Idempotency-Key", "other"}},
+      {{"Content-Length", "0"}}};
+  for (const auto& headers : bad_headers) {
+    auto result = post_to(io, client, "/ok", "k", headers);
+    ASSERT_FALSE(result) << headers[0].name;
+    EXPECT_EQ(result.error(), boost::system::errc::invalid_argument) << headers[0].name;
+  }
+  const std::vector<conveyor::http::HeaderField> bearer = {{"Authorization", "Bearer t"}};
+  auto keyless = post_to(io, client, "/ok", "", bearer);  // the key is required here
+  ASSERT_FALSE(keyless);
+  EXPECT_EQ(keyless.error(), boost::system::errc::invalid_argument);
+  EXPECT_EQ(server.connections_accepted(), 0u);
+}
+
 TEST(PartnerClientTest, ResolvesHostNames) {
   TestServer server({.after = Behaviour::After::send_connection_close});
   asio::io_context io;
