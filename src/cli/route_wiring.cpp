@@ -107,6 +107,24 @@ ProcessRoutes::ProcessRoutes(const config::Settings& settings, const config::Lay
         throw config::ConfigError(fmt::format("{}: {}", route_key(r, "rate"), e.what()));
       }
     }
+    std::shared_ptr<auth::OAuth2TokenSource> token;
+    if (r.auth.type == route::Auth::Type::oauth2_client_credentials) {
+      try {
+        token = std::make_shared<auth::OAuth2TokenSource>(auth::OAuth2Options{
+            .token_url = r.auth.token_url,
+            .client_id = r.auth.client_id,
+            .client_secret = r.auth.client_secret,
+            .scope = r.auth.scope,
+            .client_auth = auth::OAuth2Options::ClientAuth::basic,
+            .connect_timeout = rules_.back().timeouts.connect,
+            .request_timeout = rules_.back().timeouts.request,
+            .tls_ca_file = settings.partner_ca_file,
+            .tls_insecure = !settings.partner_tls_verify});
+      } catch (const std::exception& e) {
+        throw config::ConfigError(fmt::format("{}: {}", route_key(r, "auth.token_url"), e.what()));
+      }
+    }
+    tokens_.push_back(std::move(token));
     std::unique_ptr<dispatch::ConcurrencyLimit> adaptive;
     if (r.adaptive) adaptive = std::make_unique<Adaptive>(r.concurrency > 0 ? r.concurrency : settings.concurrency);
     // Every route has a gate, even without limits of its own: a partner's Retry-After pauses it.
@@ -138,7 +156,8 @@ std::unique_ptr<route::HttpRoutes> ProcessRoutes::lane_routes(boost::asio::any_i
     for (const auto& h : r.headers) o.headers.push_back({h.name, h.value});
     try {
       routes.push_back(route::HttpRoute{.client = std::make_unique<http::PartnerClient>(lane, std::move(o)),
-                                        .rules = rules_[i]});
+                                        .rules = rules_[i],
+                                        .token = tokens_[i]});
     } catch (const std::exception& e) {
       throw config::ConfigError(settings_.routes_file.empty() ? fmt::format("TARGET_URL: {}", e.what())
                                                               : fmt::format("{}: {}", route_key(r, "url"), e.what()));

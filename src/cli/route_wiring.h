@@ -13,6 +13,7 @@
 
 #include "config/settings.h"
 #include "dispatch/dispatcher.h"
+#include "auth/oauth2_token.h"
 #include "flow/rate_reservoir.h"
 #include "queue/redis/key_order.h"
 #include "route/http/http_routes.h"
@@ -44,6 +45,7 @@ class ProcessRoutes {
   std::vector<dispatch::RouteOptions> options_;
   std::vector<route::HttpOutcomeRules> rules_;
   std::vector<std::shared_ptr<flow::RateReservoir>> reservoirs_;
+  std::vector<std::shared_ptr<auth::OAuth2TokenSource>> tokens_;  // by route; null: no OAuth2
 };
 
 }  // namespace conveyor::cli

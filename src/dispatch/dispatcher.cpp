@@ -249,6 +249,11 @@ Dispatcher::Clock::time_point Dispatcher::next_admission() const {
   for (const auto& route : routes_) {
     if (!route->waiting.empty()) next = std::min(next, route->retry_at);
     if (route->circuit.state() == CircuitBreaker::State::open) next = std::min(next, route->circuit.reopens_at());
+    // A paused route reopens by itself: the lane may be asleep because of it.
+    if (route->options.gate) {
+      const auto paused = route->options.gate->paused_until();
+      if (paused > Clock::now()) next = std::min(next, paused);
+    }
   }
   return next;
 }

@@ -172,5 +172,21 @@ TEST(Routes, APausedRouteHoldsNoInFlightBudgetTheOthersNeed) {
   for (const auto& [body, attempts] : queue.attempts) EXPECT_EQ(attempts, 1u) << body;
 }
 
+TEST(Routes, ALoneRouteThatIsPausedResumesByItselfWhenThePauseEnds) {
+  asio::io_context io;
+  InMemoryQueue queue(50);
+  ScriptedPartner partner(io, 1ms);
+  auto gate = std::make_shared<RouteGate>("only", 0);
+  const auto resumes = std::chrono::steady_clock::now() + 300ms;
+  gate->pause_until(resumes);
+  auto o = options(10, 10, 5ms, true);
+  o.routes = {RouteOptions{.name = "only", .policy = o.policy, .circuit = o.circuit, .gate = gate}};
+  Dispatcher d(io.get_executor(), queue, partner, o);
+  ASSERT_TRUE(run_to_completion(io, d)) << "nothing else wakes the lane: the pause's end must";
+  EXPECT_EQ(queue.acknowledged.size(), 50u);
+  ASSERT_FALSE(partner.starts.empty());
+  EXPECT_GE(partner.starts.front().at, resumes);
+}
+
 }  // namespace
 }  // namespace conveyor::dispatch
