@@ -123,6 +123,7 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
     const auto at = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
     std::lock_guard lock(arrivals_mutex_);
     arrivals_.push_back(at.count());
+    targets_.emplace_back(request.target());
   }
   auto order_call = order_.begin(request.body());  // in progress until this frame ends
   if (std::chrono::steady_clock::now().time_since_epoch().count() < down_until_.load(std::memory_order_relaxed)) {
@@ -227,6 +228,13 @@ ServerResponse Simulator::handle_get(const ServerRequest& request) const {
     std::lock_guard lock(arrivals_mutex_);
     array.reserve(arrivals_.size());
     for (const std::int64_t at : arrivals_) array.emplace_back(at);
+    return json(200, boost::json::serialize(array));
+  }
+  if (path == "/targets") {
+    if (!options_.record_arrivals) return json(404, R"({"error":"record_arrivals is off"})");
+    boost::json::array array;
+    std::lock_guard lock(arrivals_mutex_);
+    for (const auto& target : targets_) array.emplace_back(target);
     return json(200, boost::json::serialize(array));
   }
   if (path == "/bodies") {

@@ -12,6 +12,7 @@
 //                       (with order_field, also …,"order_violations":…,"overlaps":…: see order_check.h)
 //   GET  /bodies     -> JSON array of the distinct bodies answered 200 (record_bodies only, else 404)
 //   GET  /arrivals   -> JSON array: every POST's arrival, microseconds since start (record_arrivals only)
+//   GET  /targets    -> JSON array: every POST's request target (path + query), in arrival order (idem)
 //   GET  /healthz    -> 200
 //   GET  /outage?ms=N -> for the next N ms every POST has its connection dropped unanswered, as
 //                       if the partner were down; its records survive, for exact accounting
@@ -110,6 +111,7 @@ class Simulator final : private http::ServerHandler {
   const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   mutable std::mutex arrivals_mutex_;
   std::vector<std::int64_t> arrivals_;  // microseconds since started_, record_arrivals only
+  std::vector<std::string> targets_;    // each POST's request target, in arrival order, record_arrivals only
   OrderCheck order_;
   // Steady-clock nanoseconds until which the partner plays dead (GET /outage).
   mutable std::atomic<std::int64_t> down_until_{0};

@@ -168,6 +168,81 @@ retry_base = "10ms"
   EXPECT_LT(gaps[2], 0.5) << "and nothing else did";
 }
 
+TEST_F(RoutesEndToEnd, PlaceholdersFillThePathAndQueryFromTheMessageEncodedAndNothingElse) {
+  PartnerSimulator partner({"--delay", "1ms", "--record-arrivals"});
+  publish({R"({"p":"A-1","ref":"x y","i":1})", R"({"p":"../../admin","ref":"a&b=c","i":2})",
+           R"({"p":"evil.example/x","ref":"#frag","i":3})", R"({"p":7,"ref":"n","i":4})",
+           R"({"ref":"no p","i":5})"});
+  const auto routes = routes_file(fmt::format(R"(
+[[route]]
+name = "templated"
+url = "{}/v2/shipments/{{p}}?ref={{ref}}"
+)", "http://" + partner.address()));
+  const auto done = run_conveyor(work(routes, {"--until-empty", "--concurrency", "5"}), 60s, queue.env());
+  ASSERT_EQ(done.exit_code, 0) << done.output;
+  EXPECT_EQ(partner.targets(), (std::multiset<std::string>{"/v2/shipments/A-1?ref=x%20y",
+                                                           "/v2/shipments/..%2F..%2Fadmin?ref=a%26b%3Dc",
+                                                           "/v2/shipments/evil.example%2Fx?ref=%23frag",
+                                                           "/v2/shipments/7?ref=n"}));
+  const auto listed = run_conveyor(command({"dlq", "list"}, {"--json"}), 30s, queue.env());
+  ASSERT_EQ(listed.exit_code, 0) << listed.output;
+  const auto rows = json::parse(listed.output.substr(listed.output.find('['))).as_array();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0].at("reason").at("reason"), R"(field "p" for the URL is missing)");
+}
+
+TEST_F(RoutesEndToEnd, OAuth2TokensAreFetchedOnceAndA401GetsAFreshTokenAndOneMoreTry) {
+  const std::vector<std::string> partner_args = {"--delay", "1ms", "--oauth-client", "conveyor:s3cret-value",
+                                                 "--token-ttl", "3600s"};
+  auto first = std::make_unique<PartnerSimulator>(partner_args);
+  const std::string address = first->address();
+  const auto routes = routes_file(fmt::format(R"(
+[[route]]
+name = "carrier"
+url = "http://{0}/shipments"
+max_attempts = 1
+auth = {{ type = "oauth2_client_credentials", token_url = "http://{0}/oauth/token", client_id = "conveyor", client_secret = "${{CARRIER_SECRET}}" }}
+)", address));
+  std::vector<std::string> lines;
+  for (int i = 0; i < 200; ++i) lines.push_back(fmt::format(R"({{"i":{}}})", i));
+  publish(lines);
+  auto env = queue.env();
+  env.push_back("CARRIER_SECRET=s3cret-value");
+  auto worker = start_conveyor(work(routes, {"--concurrency", "10"}), env);
+  const auto wait_for = [](const PartnerSimulator& p, std::uint64_t ok) {
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (p.stat("ok") < ok && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(20ms);
+    return p.stat("ok") == ok;
+  };
+  ASSERT_TRUE(wait_for(*first, 200));
+  EXPECT_EQ(first->stat("tokens_issued"), 1u) << "one token for the process, its lanes and its 200 calls";
+  EXPECT_EQ(first->stat("unauthorized"), 0u);
+  // The partner restarts and forgets its tokens: the worker's token is refused with a 401, so
+  // the worker fetches a fresh one and tries once more; with MAX_ATTEMPTS=1 a 401 that was not
+  // retried that way would be a dead letter.
+  first.reset();
+  std::vector<std::string> again = partner_args;
+  again.insert(again.end(), {"--listen", address});
+  PartnerSimulator second(again);
+  lines.clear();
+  for (int i = 200; i < 300; ++i) lines.push_back(fmt::format(R"({{"i":{}}})", i));
+  const std::string path = ::testing::TempDir() + "/conveyor-routes-more.jsonl";
+  {
+    std::ofstream out(path);
+    for (const auto& line : lines) out << line << "\n";
+  }
+  ASSERT_EQ(run_conveyor(command({"publish"}, {"--input", path}), 60s, queue.env()).exit_code, 0);
+  ASSERT_TRUE(wait_for(second, 100));
+  EXPECT_GE(second.stat("unauthorized"), 1u) << "the old token was refused";
+  EXPECT_GE(second.stat("tokens_issued"), 1u);
+  worker.signal(SIGTERM);
+  const std::string output = worker.read_all(30s);
+  EXPECT_EQ(worker.wait(30s), 0) << output;
+  EXPECT_EQ(output.find("s3cret-value"), std::string::npos) << "the secret is never logged";
+  const auto listed = run_conveyor(command({"dlq", "list"}, {"--json"}), 30s, queue.env());
+  EXPECT_EQ(json::parse(listed.output.substr(listed.output.find('['))).as_array().size(), 0u) << listed.output;
+}
+
 // B's throughput: its partner's calls over the time from its first to its last.
 double throughput(const std::vector<std::int64_t>& arrivals) {
   return static_cast<double>(arrivals.size() - 1) / (static_cast<double>(arrivals.back() - arrivals.front()) / 1e6);

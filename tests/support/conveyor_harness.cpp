@@ -61,6 +61,13 @@ std::vector<std::int64_t> PartnerSimulator::arrivals() const {
   return out;
 }
 
+std::multiset<std::string> PartnerSimulator::targets() const {
+  std::multiset<std::string> out;
+  const boost::json::value page = get_json(url("/targets"));
+  for (const auto& target : page.as_array()) out.insert(std::string(target.as_string()));
+  return out;
+}
+
 ChildProcess start_conveyor(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv = {CONVEYOR_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());

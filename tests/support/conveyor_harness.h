@@ -29,6 +29,7 @@ class PartnerSimulator {
   std::multiset<std::string> bodies() const;                       // GET /bodies (distinct bodies answered OK)
   void outage(std::chrono::milliseconds duration) const;            // GET /outage: play dead for a while
   std::vector<std::int64_t> arrivals() const;  // GET /arrivals (--record-arrivals): µs since its start, in order
+  std::multiset<std::string> targets() const;  // GET /targets (--record-arrivals): every POST's request target
 
  private:
   ChildProcess process_;
