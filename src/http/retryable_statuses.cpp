@@ -1,36 +1,23 @@
 #include "http/retryable_statuses.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 
+#include "core/text.h"
+
 namespace conveyor::http {
-namespace {
-
-bool parse_number(std::string_view text, unsigned& value) {
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  return ec == std::errc{} && end == text.data() + text.size() && !text.empty();
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
-}  // namespace
 
 std::optional<RetryableStatuses> RetryableStatuses::parse(std::string_view list, std::string* why) {
   RetryableStatuses out;
   while (!list.empty()) {
     const auto comma = list.find(',');
-    const std::string_view item = trim(list.substr(0, comma));
+    const std::string_view item = trim_blanks(list.substr(0, comma));
     unsigned code = 0;
     if (item.size() == 3 && item[0] >= '1' && item[0] <= '5' && (item.substr(1) == "xx" || item.substr(1) == "XX")) {
       const unsigned hundred = static_cast<unsigned>(item[0] - '0') * 100;
       out.ranges_.emplace_back(hundred, hundred + 99);
-    } else if (parse_number(item, code) && code >= 100 && code <= 599) {
+    } else if (parse_unsigned(item, code) && code >= 100 && code <= 599) {
       out.ranges_.emplace_back(code, code);
     } else {
       if (why) *why = fmt::format("'{}' is neither a status code (100-599) nor a class like 5xx", item);

@@ -252,7 +252,9 @@ TEST_F(RoutesEndToEnd, ARateLimitedRouteDoesNotSlowItsUnlimitedNeighbour) {
   constexpr std::size_t kB = 12'000, kA = 6'000;
   PartnerSimulator a({"--delay", "1ms"});
   PartnerSimulator b({"--delay", "10ms", "--record-arrivals"});
-  const auto routes = routes_file(fmt::format(R"(
+  // Route a is limited to 100/s; route b, the rest, is not.
+  const auto limited_a_and_b = [&](const PartnerSimulator& to_b) {
+    return routes_file(fmt::format(R"(
 [[route]]
 name = "a"
 match = {{ field = "to", equals = ["a"] }}
@@ -262,7 +264,9 @@ rate = "100/s"
 [[route]]
 name = "b"
 url = "{}"
-)", a.url(), b.url()));
+)", a.url(), to_b.url()));
+  };
+  const auto routes = limited_a_and_b(b);
   // B alone.
   std::vector<std::string> lines;
   for (std::size_t i = 0; i < kB; ++i) lines.push_back(fmt::format(R"({{"to":"b","i":{}}})", i));
@@ -272,17 +276,7 @@ url = "{}"
   const double b_alone = throughput(b.arrivals());
   // B with A: one message in three is A's, limited to 100/s; the worker stops once B is done.
   PartnerSimulator b2({"--delay", "10ms", "--record-arrivals"});
-  const auto routes2 = routes_file(fmt::format(R"(
-[[route]]
-name = "a"
-match = {{ field = "to", equals = ["a"] }}
-url = "{}"
-rate = "100/s"
-
-[[route]]
-name = "b"
-url = "{}"
-)", a.url(), b2.url()));
+  const auto routes2 = limited_a_and_b(b2);
   lines.clear();
   for (std::size_t i = 0; i < kA + kB; ++i) {
     lines.push_back(fmt::format(R"({{"to":"{}","i":{}}})", i % 3 == 0 ? "a" : "b", i));
