@@ -4,64 +4,28 @@
 // (python3-prometheus-client), and /api/status lists the routes with the same figures.
 #include "admin/status.h"
 
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
-#include "core/child_process.h"
 #include "http/failure_class.h"
+#include "support/metrics_page.h"
 
 namespace conveyor::admin {
 namespace {
 
-using namespace std::chrono_literals;
 namespace json = boost::json;
 
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
+using conveyor::testing::MetricSample;
+using conveyor::testing::parse_metrics;
+using conveyor::testing::samples_of;
 
-// The page as the reference parser reads it; fails the test if it does not parse.
-std::vector<Sample> parse(const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/conveyor-status-test-metrics.txt";
-  std::ofstream(path) << text;
-  auto parser = ChildProcess::spawn({"/bin/sh", "-c", std::string(SYSTEM_PYTHON3) + " " + CONVEYOR_SOURCE_DIR +
-                                                          "/tests/integration/parse_metrics.py < " + path},
-                                    {}, ChildProcess::Stderr::into_stdout);
-  const std::string out = parser.read_all(30s);
-  EXPECT_EQ(parser.wait(5s), 0) << out;
-  std::vector<Sample> samples;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    const auto row = json::parse(line).as_object();
-    Sample s{std::string(row.at("name").as_string()), {}, row.at("value").to_number<double>()};
-    for (const auto& [k, v] : row.at("labels").as_object()) s.labels[std::string(k)] = std::string(v.as_string());
-    samples.push_back(std::move(s));
-  }
-  return samples;
-}
-
-std::vector<const Sample*> all(const std::vector<Sample>& samples, const std::string& name,
-                               const std::map<std::string, std::string>& labels = {}) {
-  std::vector<const Sample*> out;
-  for (const auto& s : samples) {
-    if (s.name != name) continue;
-    bool match = true;
-    for (const auto& [k, v] : labels) match = match && s.labels.count(k) && s.labels.at(k) == v;
-    if (match) out.push_back(&s);
-  }
-  return out;
-}
-
-std::optional<double> value(const std::vector<Sample>& samples, const std::string& name,
+// The value of the one sample named `name` with `labels`; none if there is not exactly one.
+std::optional<double> value(const std::vector<MetricSample>& samples, const std::string& name,
                             const std::map<std::string, std::string>& labels) {
-  const auto found = all(samples, name, labels);
+  const auto found = samples_of(samples, name, labels);
   if (found.size() != 1) return std::nullopt;
   return found.front()->value;
 }
@@ -111,17 +75,17 @@ Status two_routes() {
 const StaticInfo kInfo{.version = "1.2.3", .commit = "abc", .queue = "redis", .concurrency = 100};
 
 TEST(StatusPrometheus, EveryPerRouteFamilyLabelsEachSampleWithItsRoute) {
-  const auto samples = parse(to_prometheus(two_routes(), kInfo));
+  const auto samples = parse_metrics(to_prometheus(two_routes(), kInfo));
   for (const char* name : {"conveyor_messages_total", "conveyor_partner_requests_total",
                            "conveyor_partner_request_duration_seconds_bucket",
                            "conveyor_partner_request_duration_seconds_sum",
                            "conveyor_partner_request_duration_seconds_count", "conveyor_in_flight",
                            "conveyor_circuit_open", "conveyor_route_concurrency_limit", "conveyor_route_paused",
                            "conveyor_route_rate_limit_per_second"}) {
-    const auto found = all(samples, name);
+    const auto found = samples_of(samples, name);
     ASSERT_FALSE(found.empty()) << name;
     std::set<std::string> routes;
-    for (const Sample* s : found) {
+    for (const MetricSample* s : found) {
       ASSERT_TRUE(s->labels.count("route")) << name << " has a sample without a route label";
       routes.insert(s->labels.at("route"));
     }
@@ -131,7 +95,7 @@ TEST(StatusPrometheus, EveryPerRouteFamilyLabelsEachSampleWithItsRoute) {
 
 TEST(StatusPrometheus, CountsEachRouteOnItsOwnAndTheirSumIsTheWorkersTotal) {
   const Status status = two_routes();
-  const auto samples = parse(to_prometheus(status, kInfo));
+  const auto samples = parse_metrics(to_prometheus(status, kInfo));
   using L = std::map<std::string, std::string>;
   EXPECT_EQ(value(samples, "conveyor_messages_total", L{{"route", "carrier-a"}, {"outcome", "delivered"}}), 7);
   EXPECT_EQ(value(samples, "conveyor_messages_total", L{{"route", "default"}, {"outcome", "delivered"}}), 100);
@@ -144,11 +108,11 @@ TEST(StatusPrometheus, CountsEachRouteOnItsOwnAndTheirSumIsTheWorkersTotal) {
            {"delivered", status.figures.delivered}, {"retried", status.figures.retried},
            {"dead_lettered", status.figures.dead_lettered}, {"parked", status.figures.parked}}) {
     double sum = 0;
-    for (const Sample* s : all(samples, "conveyor_messages_total", {{"outcome", outcome}})) sum += s->value;
+    for (const MetricSample* s : samples_of(samples, "conveyor_messages_total", {{"outcome", outcome}})) sum += s->value;
     EXPECT_EQ(sum, total) << outcome;
   }
   double in_flight = 0;
-  for (const Sample* s : all(samples, "conveyor_in_flight")) in_flight += s->value;
+  for (const MetricSample* s : samples_of(samples, "conveyor_in_flight")) in_flight += s->value;
   EXPECT_EQ(in_flight, 43);
   EXPECT_EQ(value(samples, "conveyor_partner_requests_total", L{{"route", "carrier-a"}, {"result", "5xx"}}), 3);
   EXPECT_EQ(value(samples, "conveyor_partner_requests_total", L{{"route", "default"}, {"result", "2xx"}}), 100);
@@ -165,10 +129,10 @@ TEST(StatusPrometheus, CountsEachRouteOnItsOwnAndTheirSumIsTheWorkersTotal) {
 }
 
 TEST(StatusPrometheus, ExportsEachRoutesFlowControlAndALimitOnlyWhereThereIsOne) {
-  const auto samples = parse(to_prometheus(two_routes(), kInfo));
+  const auto samples = parse_metrics(to_prometheus(two_routes(), kInfo));
   using L = std::map<std::string, std::string>;
   EXPECT_EQ(value(samples, "conveyor_route_concurrency_limit", L{{"route", "carrier-a"}}), 40);
-  EXPECT_TRUE(all(samples, "conveyor_route_concurrency_limit", L{{"route", "default"}}).empty())
+  EXPECT_TRUE(samples_of(samples, "conveyor_route_concurrency_limit", L{{"route", "default"}}).empty())
       << "a route with no limit exports none (not 0, not a huge number)";
   EXPECT_EQ(value(samples, "conveyor_route_paused", L{{"route", "carrier-a"}}), 1);
   EXPECT_EQ(value(samples, "conveyor_route_paused", L{{"route", "default"}}), 0);

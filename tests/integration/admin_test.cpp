@@ -1,6 +1,7 @@
 // The admin listener of a real `conveyor work`, over both backends: /metrics parsed by the
 // reference parser (python3-prometheus-client) and consistent with the run's own report,
-// /healthz and /readyz (which follows the queue), /api/status, and who may change what.
+// /healthz and /readyz (which follows the queue), /api/status, and who may change what; with two
+// routes, a route label on every delivery series, agreeing with what each partner saw.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include "http/client.h"
 #include "http/fetch.h"
 #include "support/conveyor_harness.h"
+#include "support/metrics_page.h"
 #include "support/queue_under_test.h"
 
 namespace conveyor::testing {
@@ -91,43 +93,6 @@ class Worker {
 };
 
 std::uint64_t number(const json::value& v) { return v.to_number<std::uint64_t>(); }
-
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
-
-// The page as the reference parser reads it; fails the test if it does not parse.
-std::vector<Sample> parse_metrics(const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/conveyor-metrics.txt";
-  std::ofstream(path) << text;
-  auto parser = ChildProcess::spawn({"/bin/sh", "-c", std::string(SYSTEM_PYTHON3) + " " + CONVEYOR_SOURCE_DIR +
-                                                          "/tests/integration/parse_metrics.py < " + path},
-                                    {}, ChildProcess::Stderr::into_stdout);
-  const std::string out = parser.read_all(30s);
-  EXPECT_EQ(parser.wait(5s), 0) << out;
-  std::vector<Sample> samples;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    const auto row = json::parse(line).as_object();
-    Sample s{std::string(row.at("name").as_string()), {}, row.at("value").to_number<double>()};
-    for (const auto& [k, v] : row.at("labels").as_object()) s.labels[std::string(k)] = std::string(v.as_string());
-    samples.push_back(std::move(s));
-  }
-  return samples;
-}
-
-std::optional<double> find(const std::vector<Sample>& samples, const std::string& name,
-                           const std::map<std::string, std::string>& labels = {}) {
-  for (const auto& s : samples) {
-    if (s.name != name) continue;
-    bool match = true;
-    for (const auto& [k, v] : labels) match = match && s.labels.count(k) && s.labels.at(k) == v;
-    if (match) return s.value;
-  }
-  return std::nullopt;
-}
 
 class Admin : public ::testing::TestWithParam<Backend> {
  protected:
