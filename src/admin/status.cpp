@@ -169,7 +169,8 @@ std::string to_prometheus(const Status& s, const StaticInfo& info) {
   }
   e.family("conveyor_route_paused", "gauge", "1 while the route is paused by a partner's Retry-After.");
   for (const RouteFigures& r : f.routes) e.sample("conveyor_route_paused", {{"route", r.name}}, r.paused ? 1 : 0);
-  e.family("conveyor_route_rate_limit_per_second", "gauge", "Calls per second the route may start (0: no rate limit).");
+  e.family("conveyor_route_rate_limit_per_second", "gauge", "Calls per second the route may start (0: no rate limit); a cluster-scope limit is shared by every worker, "
+           "so max() it.");
   for (const RouteFigures& r : f.routes) {
     e.sample("conveyor_route_rate_limit_per_second", {{"route", r.name}}, r.rate_limit_per_second);
   }
