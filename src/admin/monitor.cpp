@@ -14,6 +14,18 @@ namespace {
 
 constexpr auto kTick = std::chrono::seconds(1);
 
+// Delivered per second and call-latency percentiles between `first` (`seconds` ago) and `now`.
+RouteRecent recent(std::uint64_t delivered, const metrics::DurationHistogram::Snapshot& duration,
+                   std::uint64_t first_delivered, const metrics::DurationHistogram::Snapshot& first_duration,
+                   double seconds) {
+  RouteRecent out;
+  if (seconds > 0.5) out.rate_per_second = static_cast<double>(delivered - std::min(delivered, first_delivered)) / seconds;
+  const auto window = duration.since(first_duration);
+  out.latency_p50_ms = window.quantile(0.50) * 1000;
+  out.latency_p99_ms = window.quantile(0.99) * 1000;
+  return out;
+}
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count();
 }
@@ -106,7 +118,9 @@ asio::awaitable<void> Monitor::tick() {
     const LaneFigures figures = figures_();
     {
       std::lock_guard lock(mutex_);
-      marks_.push_back({Clock::now(), figures.delivered, figures.call_duration});
+      Mark mark{Clock::now(), {figures.delivered, figures.call_duration}, {}};
+      for (const auto& r : figures.routes) mark.routes.push_back({r.delivered, r.call_duration});
+      marks_.push_back(std::move(mark));
       while (marks_.size() > 1 && marks_.back().at - marks_.front().at > options_.recent_window) marks_.pop_front();
     }
     tick_timer_.expires_after(kTick);
@@ -133,15 +147,20 @@ Status Monitor::snapshot() const {
   s.queue = queue_;
   s.ready = queue_.ok && !shutting_down_;
   s.ready_reason = shutting_down_ ? "shutting down" : queue_.reason;
+  s.routes_recent.resize(s.figures.routes.size());
   if (!marks_.empty()) {
     const Mark& first = marks_.front();
     const double seconds = std::chrono::duration<double>(now - first.at).count();
-    if (seconds > 0.5) {
-      s.rate_per_second = static_cast<double>(s.figures.delivered - std::min(s.figures.delivered, first.delivered)) / seconds;
+    const RouteRecent all =
+        recent(s.figures.delivered, s.figures.call_duration, first.all.delivered, first.all.duration, seconds);
+    s.rate_per_second = all.rate_per_second;
+    s.latency_p50_ms = all.latency_p50_ms;
+    s.latency_p99_ms = all.latency_p99_ms;
+    for (std::size_t r = 0; r < s.figures.routes.size() && r < first.routes.size(); ++r) {
+      const auto& route = s.figures.routes[r];
+      s.routes_recent[r] = recent(route.delivered, route.call_duration, first.routes[r].delivered,
+                                  first.routes[r].duration, seconds);
     }
-    const auto recent = s.figures.call_duration.since(first.duration);
-    s.latency_p50_ms = recent.quantile(0.50) * 1000;
-    s.latency_p99_ms = recent.quantile(0.99) * 1000;
   }
   return s;
 }

@@ -1,5 +1,5 @@
-// The one watcher per worker process: every second it notes the lanes' figures (for the recent
-// rate and latency), every `sample_every` it reads the shared queue once through a QueueAdmin
+// The one watcher per worker process: every second it notes the lanes' figures, in all and per
+// route (for the recent rates and latencies), every `sample_every` it reads the shared queue once through a QueueAdmin
 // (the same code path as `conveyor stats`; the first dead letters too, where reading them has no
 // side effect: Redis, not SQS), and it judges health (every lane's heartbeat is
 // recent) and readiness (the last queue read succeeded, and no shutdown began). Its loops run on
@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -54,10 +55,15 @@ class Monitor {
   boost::asio::awaitable<void> sample_queue();
   boost::asio::awaitable<void> tick();
 
-  struct Mark {
-    std::chrono::steady_clock::time_point at;
+  // Delivered and call durations at one moment, in all or of one route.
+  struct Count {
     std::uint64_t delivered = 0;
     metrics::DurationHistogram::Snapshot duration;
+  };
+  struct Mark {
+    std::chrono::steady_clock::time_point at;
+    Count all;
+    std::vector<Count> routes;  // in the routes' order
   };
 
   boost::asio::any_io_executor executor_;

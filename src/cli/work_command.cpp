@@ -1,6 +1,7 @@
 #include "cli/work_command.h"
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -74,19 +75,49 @@ asio::awaitable<void> heartbeat(Lane& lane) {
   }
 }
 
-// Every lane's live counters summed: atomics only, so any thread may call it.
-admin::LaneFigures lane_figures(const std::vector<std::unique_ptr<Lane>>& lanes) {
+// Every lane's live counters summed, in all and by route index, and the routes' gates (shared by
+// the lanes): atomics only, so any thread may call it.
+admin::LaneFigures lane_figures(const std::vector<std::unique_ptr<Lane>>& lanes,
+                                const std::vector<dispatch::RouteOptions>& routes) {
   admin::LaneFigures f;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& route : routes) {
+    admin::RouteFigures r;
+    r.name = route.name;
+    if (route.gate) {
+      r.in_flight = route.gate->in_flight();
+      if (const std::size_t limit = route.gate->limit(); limit != SIZE_MAX) r.limit = limit;
+      r.paused = route.gate->paused_until() > now;
+      r.rate_limit_per_second = route.gate->rate_per_second();
+    }
+    f.routes.push_back(std::move(r));
+  }
   for (const auto& lane : lanes) {
-    const auto& s = lane->dispatcher->stats();
+    const auto& d = *lane->dispatcher;
+    const auto& s = d.stats();
     f.delivered += s.delivered.get();
     f.retried += s.retried.get();
     f.dead_lettered += s.dead_lettered.get();
     f.released += s.released.get();
+    f.parked += s.parked.get();
     f.in_flight += s.in_flight.get();
     for (std::size_t i = 0; i < f.call_results.size(); ++i) f.call_results[i] += s.call_results[i].get();
     f.call_duration.merge(s.call_duration.snapshot());
     f.circuit_open += s.circuit_open.get();
+    f.unrouted_dead_lettered += d.unrouted_dead_lettered();
+    for (std::size_t i = 0; i < d.route_count() && i < f.routes.size(); ++i) {
+      const auto& rs = d.route_stats(i);
+      admin::RouteFigures& r = f.routes[i];
+      r.delivered += rs.delivered.get();
+      r.retried += rs.retried.get();
+      r.dead_lettered += rs.dead_lettered.get();
+      r.released += rs.released.get();
+      r.parked += rs.parked.get();
+      if (!routes[i].gate) r.in_flight += rs.in_flight.get();
+      for (std::size_t c = 0; c < r.call_results.size(); ++c) r.call_results[c] += rs.call_results[c].get();
+      r.call_duration.merge(rs.call_duration.snapshot());
+      r.circuit_open += rs.circuit_open.get();
+    }
     for (std::size_t r = 0; r < lane->partner->size(); ++r) {
       f.partner_connections += lane->partner->client(r).counters().connections_open;
     }
@@ -94,8 +125,6 @@ admin::LaneFigures lane_figures(const std::vector<std::unique_ptr<Lane>>& lanes)
   }
   return f;
 }
-
-
 
 // The admin listener, bound and serving; a bad or taken address is a configuration error.
 std::unique_ptr<admin::AdminServer> start_admin(const config::Settings& settings, admin::Monitor& monitor,
@@ -173,7 +202,7 @@ int run_work(const config::Settings& settings, const config::Layers& layers, con
   admin::AdminConnector connect = [&layout, &settings]() -> asio::awaitable<Result<std::unique_ptr<queue::QueueAdmin>>> {
     co_return co_await connect_admin(layout, settings, nullptr);
   };
-  admin::Monitor monitor(control.get_executor(), [&lanes] { return lane_figures(lanes); }, connect, {});
+  admin::Monitor monitor(control.get_executor(), [&lanes, &routes] { return lane_figures(lanes, routes.options()); }, connect, {});
   std::unique_ptr<admin::AdminServer> admin_server;
   std::string admin_text;
   if (settings.admin_listen != "off") {

@@ -110,7 +110,9 @@ asio::awaitable<void> Dispatcher::run() {
       continue;
     }
     error_backoff = kFirstErrorBackoff;
-    stats_.dead_lettered.add(backend_.take_dead_lettered());
+    const std::size_t dead_in_backend = backend_.take_dead_lettered();
+    stats_.dead_lettered.add(dead_in_backend);
+    unrouted_dead_lettered_.add(dead_in_backend);
     if (leased->empty()) {
       if (options_.until_empty && held() == 0) {
         // Only our own outcomes can be pending here; write them before asking,
@@ -402,7 +404,7 @@ void Dispatcher::settle(Route& route, const queue::Lease& lease, const Outcome& 
 void Dispatcher::dead_letter(Route* route, const queue::Lease& lease, const queue::DeadLetter& why) {
   backend_.dead_letter(lease, why);
   stats_.dead_lettered.add();
-  if (route) route->stats.dead_lettered.add();
+  route ? route->stats.dead_lettered.add() : unrouted_dead_lettered_.add();
   spdlog::warn("message {} dead-lettered after {} attempt(s): {}", lease.id, lease.attempt, why.reason);
 }
 

@@ -91,6 +91,9 @@ class Dispatcher {
   std::size_t route_count() const { return routes_.size(); }
   const metrics::DeliveryStats& route_stats(std::size_t route) const { return routes_[route]->stats; }
   const std::string& route_name(std::size_t route) const { return routes_[route]->options.name; }
+  // Dead letters of this lane that no route owns (poison, no route): stats().dead_lettered is
+  // these plus every route's.
+  std::uint64_t unrouted_dead_lettered() const { return unrouted_dead_lettered_.get(); }
 
  private:
   using Clock = std::chrono::steady_clock;
@@ -165,6 +168,7 @@ class Dispatcher {
   bool closing_ = false;  // couriers leave once ready_ is empty
   bool abandoning_ = false;
   metrics::DeliveryStats stats_;
+  metrics::Counter unrouted_dead_lettered_;
 };
 
 }  // namespace conveyor::dispatch

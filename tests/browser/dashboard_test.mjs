@@ -213,7 +213,7 @@ function shown() {
       released: text('released'), rate: text('rate'), inFlight: text('in-flight'),
       p50: text('latency-p50'), p99: text('latency-p99'), connections: text('partner-connections'),
       dlqCount: text('dlq-count'), circuit: text('circuit'), ready: text('ready'),
-      shards: rows('shards'), errors: rows('errors'), deadLetters: rows('dead-letters'),
+      shards: rows('shards'), errors: rows('errors'), deadLetters: rows('dead-letters'), routes: rows('routes'),
     };
   });
 }
@@ -234,6 +234,11 @@ function expected(s) {
     errors: Object.entries(s.partner_requests).filter(([result, n]) => result !== '2xx' && n > 0)
       .sort((a, b) => b[1] - a[1]).map(([result, n]) => [result, integer(n)]),
     deadLetters: s.dead_letters.map((d) => [d.dead_at, d.shard ?? '', d.reason]),  // a row may lack its shard
+    routes: s.routes.map((r) => [
+      r.name, integer(r.delivered), `${integer(r.in_flight)} / ${r.limit == null ? '–' : integer(r.limit)}`,
+      r.rate_limit_per_second > 0 ? `${decimal(r.rate_limit_per_second)}/s` : '–', r.paused ? 'paused' : 'no',
+      r.circuit_open ? 'open' : 'closed', integer(r.parked), integer(r.dead_lettered),
+    ]),
   };
 }
 
@@ -291,6 +296,10 @@ test('the dashboard of a real worker', {timeout: 150_000}, async (t) => {
     const s = await status();
     assert.equal(s.messages.delivered, DELIVERABLE);
     assert.equal(s.dead_letters.length, REFUSED);
+    // One route (TARGET_URL: "default", no limits of its own), its figures in the Routes table.
+    const routes = await page.$$eval('#routes tbody tr', (trs) => trs.map((tr) => [...tr.cells].map((td) => td.textContent)));
+    assert.deepEqual(routes, [['default', DELIVERABLE.toLocaleString('en-US'), '0 / –', '–', 'no', 'closed', '0',
+      REFUSED.toLocaleString('en-US')]]);
     // Untrusted text is shown as text: the body's markup is visible and never ran.
     const bodies = await page.$$eval('#dead-letters tbody tr td:last-child', (tds) => tds.map((td) => td.textContent));
     assert.deepEqual(bodies, s.dead_letters.map((d) => d.body));

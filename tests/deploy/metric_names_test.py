@@ -37,12 +37,13 @@ TEST_BOUND_SECONDS = 120  # the whole test, children included
 WAIT_SECONDS = 60         # for the worker to finish the messages and its sampler to see the dead letters
 # Labels Prometheus adds to every series from its target, not the worker.
 TARGET_LABELS = {"job", "instance"}
-# Every metric of the issue 9 contract: the dashboard shows each of them.
+# Every metric of the issue 9 contract, and the routes' gauges of issue 10: the dashboard shows each of them.
 CONTRACT_SAMPLES = [
     "conveyor_messages_total", "conveyor_partner_requests_total",
     "conveyor_partner_request_duration_seconds_bucket", "conveyor_partner_request_duration_seconds_sum",
     "conveyor_partner_request_duration_seconds_count", "conveyor_in_flight", "conveyor_queue_messages",
     "conveyor_circuit_open", "conveyor_partner_connections", "conveyor_ready", "conveyor_build_info",
+    "conveyor_route_concurrency_limit", "conveyor_route_paused", "conveyor_route_rate_limit_per_second",
     "process_cpu_seconds_total", "process_resident_memory_bytes", "process_open_fds",
     "process_start_time_seconds",
 ]
@@ -178,8 +179,13 @@ def run_worker_and_scrape(conveyor, redis_server, workdir):
         children.append(partner)
         partner_address = partner.line_matching(r"listening on (\S+)", 15).group(1)
 
+        # One route with limits of its own, so that its flow-control series are exported too.
+        routes = os.path.join(workdir, "routes.toml")
+        with open(routes, "w") as f:
+            f.write(f'[[route]]\nname = "default"\nurl = "http://{partner_address}/shipments"\n'
+                    'concurrency = 8\nrate = "1000/s"\n')
         env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{redis_port}/0", CHANNEL_NAME="shipments", SHARDS="2",
-                   TARGET_URL=f"http://{partner_address}/shipments", CONCURRENCY="8", THREADS="1",
+                   ROUTES_FILE=routes, CONCURRENCY="8", THREADS="1",
                    MAX_ATTEMPTS="2", RETRY_BASE="50ms", RETRY_MAX_DELAY="100ms", CIRCUIT_FAILURES="0")
         messages = os.path.join(workdir, "messages.jsonl")
         with open(messages, "w") as f:

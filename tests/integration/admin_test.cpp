@@ -1,6 +1,7 @@
 // The admin listener of a real `conveyor work`, over both backends: /metrics parsed by the
 // reference parser (python3-prometheus-client) and consistent with the run's own report,
-// /healthz and /readyz (which follows the queue), /api/status, and who may change what.
+// /healthz and /readyz (which follows the queue), /api/status, and who may change what; with two
+// routes, a route label on every delivery series, agreeing with what each partner saw.
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -13,9 +14,12 @@
 #include <optional>
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "http/client.h"
 #include "http/fetch.h"
 #include "support/conveyor_harness.h"
+#include "support/metrics_page.h"
 #include "support/queue_under_test.h"
 
 namespace conveyor::testing {
@@ -89,43 +93,6 @@ class Worker {
 };
 
 std::uint64_t number(const json::value& v) { return v.to_number<std::uint64_t>(); }
-
-struct Sample {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  double value = 0;
-};
-
-// The page as the reference parser reads it; fails the test if it does not parse.
-std::vector<Sample> parse_metrics(const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/conveyor-metrics.txt";
-  std::ofstream(path) << text;
-  auto parser = ChildProcess::spawn({"/bin/sh", "-c", std::string(SYSTEM_PYTHON3) + " " + CONVEYOR_SOURCE_DIR +
-                                                          "/tests/integration/parse_metrics.py < " + path},
-                                    {}, ChildProcess::Stderr::into_stdout);
-  const std::string out = parser.read_all(30s);
-  EXPECT_EQ(parser.wait(5s), 0) << out;
-  std::vector<Sample> samples;
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    const auto row = json::parse(line).as_object();
-    Sample s{std::string(row.at("name").as_string()), {}, row.at("value").to_number<double>()};
-    for (const auto& [k, v] : row.at("labels").as_object()) s.labels[std::string(k)] = std::string(v.as_string());
-    samples.push_back(std::move(s));
-  }
-  return samples;
-}
-
-std::optional<double> find(const std::vector<Sample>& samples, const std::string& name,
-                           const std::map<std::string, std::string>& labels = {}) {
-  for (const auto& s : samples) {
-    if (s.name != name) continue;
-    bool match = true;
-    for (const auto& [k, v] : labels) match = match && s.labels.count(k) && s.labels.at(k) == v;
-    if (match) return s.value;
-  }
-  return std::nullopt;
-}
 
 class Admin : public ::testing::TestWithParam<Backend> {
  protected:
@@ -266,6 +233,103 @@ TEST_P(Admin, ChangesNeedTheTokenAndRequeueWorksWithIt) {
 
 INSTANTIATE_TEST_SUITE_P(BothBackends, Admin, ::testing::Values(Backend::redis, Backend::sqs),
                          [](const auto& info) { return info.param == Backend::redis ? "Redis" : "Sqs"; });
+
+// Two routes and messages no route takes: every per-route series carries its route, the counts
+// agree with what each partner saw, and the routes' limits are exported.
+TEST(AdminRoutes, MetricsCarryEachRouteAndAgreeWithEachPartner) {
+  constexpr std::size_t kToA = 300, kRefusedByA = 10, kToB = 200, kNoRoute = 10;
+  QueueUnderTest queue(Backend::redis);
+  queue.create(kChannel);
+  PartnerSimulator a({"--delay", "2ms", "--status-field", "status"});
+  PartnerSimulator b({"--delay", "2ms"});
+  std::vector<std::string> lines;
+  for (std::size_t i = 0; i < kToA; ++i) {
+    lines.push_back(i < kRefusedByA ? fmt::format(R"({{"partner":"a","i":{},"status":400}})", i)
+                                    : fmt::format(R"({{"partner":"a","i":{}}})", i));
+  }
+  for (std::size_t i = 0; i < kToB; ++i) lines.push_back(fmt::format(R"({{"partner":"b","i":{}}})", i));
+  for (std::size_t i = 0; i < kNoRoute; ++i) lines.push_back(fmt::format(R"({{"partner":"nobody","i":{}}})", i));
+  const std::string input = ::testing::TempDir() + "/conveyor-admin-routes-input.jsonl";
+  {
+    std::ofstream out(input);
+    for (const auto& line : lines) out << line << "\n";
+  }
+  std::vector<std::string> publish = {"publish", "--channel", kChannel, "--input", input};
+  for (const auto& arg : queue.args()) publish.push_back(arg);
+  const auto published = run_conveyor(publish, 60s, queue.env());
+  ASSERT_EQ(published.exit_code, 0) << published.output;
+  const std::string routes = ::testing::TempDir() + "/conveyor-admin-routes.toml";
+  std::ofstream(routes) << fmt::format(R"([[route]]
+name = "a"
+match = {{ field = "partner", equals = ["a"] }}
+url = "{}"
+concurrency = 5
+rate = "200/s"
+
+[[route]]
+name = "b"
+match = {{ field = "partner", equals = ["b"] }}
+url = "{}"
+)", a.url(), b.url());
+  std::vector<std::string> args = {"work", "--channel", kChannel, "--routes", routes, "--admin-listen", "127.0.0.1:0"};
+  for (const auto& arg : queue.args()) args.push_back(arg);
+  Worker worker(start_conveyor(args, queue.env()));
+  ASSERT_TRUE(wait_until([&] {
+    const auto s = worker.status();
+    return !s.empty() && number(s.at("messages").at("delivered")) == kToA - kRefusedByA + kToB &&
+           number(s.at("messages").at("dead_lettered")) == kRefusedByA + kNoRoute && number(s.at("in_flight")) == 0;
+  }, 60s));
+
+  const Page page = get(worker.url("/metrics"));
+  ASSERT_EQ(page.status, 200u);
+  const auto samples = parse_metrics(page.body);
+  using Labels = std::map<std::string, std::string>;
+  for (const char* route : {"a", "b"}) {
+    const PartnerSimulator& partner = route == std::string("a") ? a : b;
+    EXPECT_EQ(find(samples, "conveyor_messages_total", Labels{{"route", route}, {"outcome", "delivered"}}),
+              partner.stat("ok")) << route;
+    EXPECT_EQ(find(samples, "conveyor_partner_requests_total", Labels{{"route", route}, {"result", "2xx"}}),
+              partner.stat("ok")) << route;
+    EXPECT_EQ(find(samples, "conveyor_partner_requests_total", Labels{{"route", route}, {"result", "4xx"}}),
+              partner.stat("failed")) << route;
+    EXPECT_EQ(find(samples, "conveyor_partner_request_duration_seconds_count", Labels{{"route", route}}),
+              partner.stat("requests")) << route;
+    EXPECT_EQ(find(samples, "conveyor_in_flight", Labels{{"route", route}}), 0.0) << route;
+    EXPECT_EQ(find(samples, "conveyor_circuit_open", Labels{{"route", route}}), 0.0) << route;
+    EXPECT_EQ(find(samples, "conveyor_route_paused", Labels{{"route", route}}), 0.0) << route;
+  }
+  EXPECT_EQ(a.stat("ok"), kToA - kRefusedByA);
+  EXPECT_EQ(b.stat("ok"), kToB);
+  EXPECT_EQ(find(samples, "conveyor_messages_total", Labels{{"route", "a"}, {"outcome", "dead_lettered"}}), kRefusedByA);
+  EXPECT_EQ(find(samples, "conveyor_messages_total", Labels{{"route", "b"}, {"outcome", "dead_lettered"}}), 0.0);
+  EXPECT_EQ(find(samples, "conveyor_messages_total", Labels{{"route", "(none)"}, {"outcome", "dead_lettered"}}),
+            kNoRoute) << "what no route takes has its own series, so sum() adds up";
+  EXPECT_EQ(find(samples, "conveyor_route_concurrency_limit", Labels{{"route", "a"}}), 5.0);
+  EXPECT_EQ(find(samples, "conveyor_route_concurrency_limit", Labels{{"route", "b"}}), std::nullopt)
+      << "no limit, no series";
+  EXPECT_EQ(find(samples, "conveyor_route_rate_limit_per_second", Labels{{"route", "a"}}), 200.0);
+  EXPECT_EQ(find(samples, "conveyor_route_rate_limit_per_second", Labels{{"route", "b"}}), 0.0);
+  for (const auto& s : samples) {
+    if (s.name.rfind("conveyor_", 0) == 0 && s.name != "conveyor_queue_messages" && s.name != "conveyor_ready" &&
+        s.name != "conveyor_build_info" && s.name != "conveyor_partner_connections") {
+      EXPECT_TRUE(s.labels.count("route")) << s.name << " has a sample without a route";
+    }
+  }
+
+  const auto status = worker.status();
+  const auto& listed = status.at("routes").as_array();
+  ASSERT_EQ(listed.size(), 2u);
+  EXPECT_EQ(listed[0].at("name"), "a");
+  EXPECT_EQ(number(listed[0].at("delivered")), a.stat("ok"));
+  EXPECT_EQ(number(listed[0].at("dead_lettered")), kRefusedByA);
+  EXPECT_EQ(number(listed[0].at("limit")), 5u);
+  EXPECT_EQ(listed[0].at("rate_limit_per_second").to_number<double>(), 200.0);
+  EXPECT_EQ(listed[1].at("name"), "b");
+  EXPECT_EQ(number(listed[1].at("delivered")), b.stat("ok"));
+  EXPECT_TRUE(listed[1].at("limit").is_null());
+  worker.process().signal(SIGTERM);
+  EXPECT_EQ(worker.process().wait(30s), 0);
+}
 
 TEST(AdminReadiness, FollowsRedisDownAndBack) {
   QueueUnderTest queue(Backend::redis);

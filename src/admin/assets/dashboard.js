@@ -152,6 +152,19 @@
     setText('latency-p99', millis(status.latency_ms.p99));
     setText('partner-connections', integer.format(status.partner_connections));
 
+    // In flight against the route's concurrency limit in this worker (none: no limit).
+    fillTable('routes', status.routes.map((r) => [
+      cell(r.name),
+      cell(integer.format(r.delivered), 'num'),
+      cell(r.limit == null ? `${integer.format(r.in_flight)} / –` : `${integer.format(r.in_flight)} / ${integer.format(r.limit)}`,
+           'num'),
+      cell(r.rate_limit_per_second > 0 ? `${decimal.format(r.rate_limit_per_second)}/s` : '–', 'num'),
+      cell(r.paused ? 'paused' : 'no', r.paused ? 'bad' : ''),
+      cell(r.circuit_open ? 'open' : 'closed', r.circuit_open ? 'bad' : ''),
+      cell(integer.format(r.parked), 'num'),
+      cell(integer.format(r.dead_lettered), 'num'),
+    ]));
+
     fillTable('shards', status.shards.map((s) => [
       cell(s.shard), cell(integer.format(s.waiting), 'num'), cell(integer.format(s.in_flight), 'num'),
       cell(integer.format(s.delayed), 'num'), cell(integer.format(s.dead), 'num'),
