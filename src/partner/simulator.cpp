@@ -119,10 +119,10 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
   }
 
   stats_.received();
+  const auto arrived = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
   if (options_.record_arrivals) {
-    const auto at = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started_);
     std::lock_guard lock(arrivals_mutex_);
-    arrivals_.push_back(at.count());
+    arrivals_.push_back(arrived.count());
     targets_.emplace_back(request.target());
   }
   auto order_call = order_.begin(request.body());  // in progress until this frame ends
@@ -150,6 +150,10 @@ net::awaitable<ServerResponse> Simulator::handle(const ServerRequest& request) {
       const double load = static_cast<double>(n) / static_cast<double>(options_.capacity);
       delay = std::chrono::duration_cast<std::chrono::nanoseconds>(options_.delay * load * load);
     }
+  }
+  if (options_.record_arrivals) {
+    std::lock_guard lock(arrivals_mutex_);
+    delays_.emplace_back(arrived.count(), std::chrono::duration_cast<std::chrono::microseconds>(delay).count());
   }
   if (delay.count() > 0) {
     net::steady_timer timer(co_await net::this_coro::executor, delay);
@@ -235,6 +239,14 @@ ServerResponse Simulator::handle_get(const ServerRequest& request) const {
     boost::json::array array;
     std::lock_guard lock(arrivals_mutex_);
     for (const auto& target : targets_) array.emplace_back(target);
+    return json(200, boost::json::serialize(array));
+  }
+  if (path == "/delays") {
+    if (!options_.record_arrivals) return json(404, R"({"error":"record_arrivals is off"})");
+    boost::json::array array;
+    std::lock_guard lock(arrivals_mutex_);
+    array.reserve(delays_.size());
+    for (const auto& [at, delay] : delays_) array.emplace_back(boost::json::array{at, delay});
     return json(200, boost::json::serialize(array));
   }
   if (path == "/bodies") {

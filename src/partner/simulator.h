@@ -13,6 +13,8 @@
 //   GET  /bodies     -> JSON array of the distinct bodies answered 200 (record_bodies only, else 404)
 //   GET  /arrivals   -> JSON array: every POST's arrival, microseconds since start (record_arrivals only)
 //   GET  /targets    -> JSON array: every POST's request target (path + query), in arrival order (idem)
+//   GET  /delays     -> JSON array of [arrival, delay] in microseconds: the delay each POST was given,
+//                       the partner-side latency (record_arrivals only; a POST refused at once: none)
 //   GET  /healthz    -> 200
 //   GET  /outage?ms=N -> for the next N ms every POST has its connection dropped unanswered, as
 //                       if the partner were down; its records survive, for exact accounting
@@ -112,6 +114,7 @@ class Simulator final : private http::ServerHandler {
   mutable std::mutex arrivals_mutex_;
   std::vector<std::int64_t> arrivals_;  // microseconds since started_, record_arrivals only
   std::vector<std::string> targets_;    // each POST's request target, in arrival order, record_arrivals only
+  std::vector<std::pair<std::int64_t, std::int64_t>> delays_;  // [arrival, delay] µs, record_arrivals only
   OrderCheck order_;
   // Steady-clock nanoseconds until which the partner plays dead (GET /outage).
   mutable std::atomic<std::int64_t> down_until_{0};

@@ -68,6 +68,16 @@ std::multiset<std::string> PartnerSimulator::targets() const {
   return out;
 }
 
+std::vector<PartnerSimulator::Served> PartnerSimulator::delays() const {
+  std::vector<Served> out;
+  const boost::json::value page = get_json(url("/delays"));
+  for (const auto& row : page.as_array()) {
+    out.push_back({row.at(0).to_number<std::int64_t>(), row.at(1).to_number<std::int64_t>()});
+  }
+  std::sort(out.begin(), out.end(), [](const Served& a, const Served& b) { return a.arrived_us < b.arrived_us; });
+  return out;
+}
+
 ChildProcess start_conveyor(const std::vector<std::string>& args, const std::vector<std::string>& env) {
   std::vector<std::string> argv = {CONVEYOR_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());

@@ -30,6 +30,11 @@ class PartnerSimulator {
   void outage(std::chrono::milliseconds duration) const;            // GET /outage: play dead for a while
   std::vector<std::int64_t> arrivals() const;  // GET /arrivals (--record-arrivals): µs since its start, in order
   std::multiset<std::string> targets() const;  // GET /targets (--record-arrivals): every POST's request target
+  struct Served {
+    std::int64_t arrived_us = 0;  // since its start
+    std::int64_t delay_us = 0;    // the delay it was given: the partner-side latency
+  };
+  std::vector<Served> delays() const;  // GET /delays (--record-arrivals), in order of arrival
 
  private:
   ChildProcess process_;
