@@ -17,38 +17,9 @@ CAPACITY=${2:-200}
 DELAY=${3:-200ms}
 THREADS=${4:-2}
 PARTNER_THREADS=${5:-2}
-BIN=./build/conveyor
-[ -x "$BIN" ] || { echo "build first: ./scripts/build" >&2; exit 2; }
-
-work=$(mktemp -d /tmp/conveyor-adaptive-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768+)
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port" >&2; exit 1
-}
-http_get() {  # host port path -> body
-  exec 3<>"/dev/tcp/$1/$2"
-  printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$3" "$1" >&3
-  sed '1,/^\r$/d' <&3
-  exec 3<&-
-}
-
-redis_port=$(free_port)
-redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" --logfile "$work/redis.log" &
-pids+=($!)
-disown
-for _ in $(seq 1 200); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-export REDIS_URL="redis://127.0.0.1:$redis_port/0" QUEUE=REDIS
+. bench/common.sh
+start_redis
+export QUEUE=REDIS
 
 # One run: $1 = adaptive | fixed. Prints its figures.
 run() {
@@ -92,9 +63,11 @@ run() {
   kill -TERM "$worker_pid"
   wait "$worker_pid" || true
   http_get 127.0.0.1 "${partner##*:}" /delays >"$work/delays-$mode.json"
-  python3 - "$mode" "$work/samples-$mode" "$work/delays-$mode.json" "$stats" "$CAPACITY" "$SECONDS_RUN" <<'EOF'
-import json, statistics, sys
-mode, samples_path, delays_path, stats, capacity, seconds = sys.argv[1:7]
+  http_get 127.0.0.1 "${partner##*:}" /arrivals >"$work/arrivals-$mode.json"
+  python3 - "$mode" "$work/samples-$mode" "$work/delays-$mode.json" "$stats" "$CAPACITY" "$SECONDS_RUN" \
+    "$work/arrivals-$mode.json" <<'EOF'
+import collections, json, statistics, sys
+mode, samples_path, delays_path, stats, capacity, seconds, arrivals_path = sys.argv[1:8]
 capacity, seconds = int(capacity), float(seconds)
 samples = [tuple(map(float, line.split())) for line in open(samples_path) if len(line.split()) == 2]
 stats = json.loads(stats)
@@ -110,6 +83,9 @@ first = delays[0][0] if delays else 0
 since = settled_at if settled_at is not None else 5.0
 after = sorted(d for at, d in delays if (at - first) / 1e6 >= since)
 steady = [n for t, n in samples if t >= since]
+# A POST refused at once (503) has an arrival and no delay.
+refused = collections.Counter(json.load(open(arrivals_path))) - collections.Counter(at for at, _ in delays)
+refused_after = sum(c for at, c in refused.items() if (at - first) / 1e6 >= since)
 def q(xs, p):
     return xs[min(len(xs) - 1, int(p * len(xs)))] / 1000 if xs else float("nan")
 print(f"{mode:8s} knee (median partner in_flight) {statistics.median(steady) if steady else float('nan'):.0f}"
@@ -117,9 +93,10 @@ print(f"{mode:8s} knee (median partner in_flight) {statistics.median(steady) if 
 print(f"{'':8s} settled at {('%.2f s' % settled_at) if settled_at is not None else 'never'}"
       f" (every later sample within [{low:.0f}, {high:.0f}])")
 print(f"{'':8s} partner-side latency after {since:.2f} s: p50 {q(after, 0.50):.0f} ms, p99 {q(after, 0.99):.0f} ms")
-print(f"{'':8s} delivered {stats['ok']} in {seconds:.0f} s = {stats['ok'] / seconds:.0f}/s; 503s {stats['failed']}")
+print(f"{'':8s} delivered {stats['ok']} in {seconds:.0f} s = {stats['ok'] / seconds:.0f}/s;"
+      f" 503s {stats['failed']} ({refused_after} after {since:.2f} s)")
 print(f"RESULT mode={mode} knee={statistics.median(steady) if steady else 0:.0f} settle_s={settled_at if settled_at is not None else -1}"
-      f" p50_ms={q(after, 0.50):.0f} p99_ms={q(after, 0.99):.0f} per_s={stats['ok'] / seconds:.0f} refused={stats['failed']}")
+      f" p50_ms={q(after, 0.50):.0f} p99_ms={q(after, 0.99):.0f} per_s={stats['ok'] / seconds:.0f} refused={stats['failed']} refused_after={refused_after}")
 EOF
   kill -9 "$partner_pid" 2>/dev/null || true
 }

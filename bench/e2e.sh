@@ -23,33 +23,8 @@ CONCURRENCY=${2:-16000}
 THREADS=${3:-2}
 DELAY=${4:-1s}
 PARTNER_THREADS=${5:-1}
-BIN=./build/conveyor
-[ -x "$BIN" ] || { echo "build first: ./scripts/build" >&2; exit 2; }
+. bench/common.sh
 command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (scripts/install-deps installs it)" >&2; exit 2; }
-
-work=$(mktemp -d /tmp/conveyor-bench-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 12000))  # below the ephemeral range (32768+), which outgoing connections use
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port" >&2; exit 1
-}
-
-http_get() {  # host port path -> body
-  exec 3<>"/dev/tcp/$1/$2"
-  printf 'GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n' "$3" "$1" >&3
-  sed '1,/^\r$/d' <&3
-  exec 3<&-
-}
 
 QUEUE=${QUEUE:-REDIS}
 SHARDS=${SHARDS:-1}
@@ -70,15 +45,7 @@ if [ "$QUEUE" = SQS ]; then
     AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
 else
   CHANNEL_NAME=bench:shipments
-  redis_port=$(free_port)
-  redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
-    --logfile "$work/redis.log" &
-  queue_pid=$!
-  pids+=($queue_pid)
-  disown  # killed on exit; keep bash from reporting it
-  for _ in $(seq 1 200); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
-  redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$work/redis.log" >&2; exit 1; }
-  export REDIS_URL="redis://127.0.0.1:$redis_port/0"
+  start_redis
 fi
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

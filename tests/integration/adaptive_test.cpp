@@ -41,30 +41,13 @@ class AdaptiveEndToEnd : public ::testing::Test {
  protected:
   AdaptiveEndToEnd() : queue(Backend::redis) {}
 
-  std::vector<std::string> command(std::initializer_list<std::string> head, std::initializer_list<std::string> extra = {}) const {
-    std::vector<std::string> args(head);
-    args.insert(args.end(), {"--channel", kChannel});
-    for (const auto& a : queue.args()) args.push_back(a);
-    args.insert(args.end(), extra);
-    return args;
-  }
-  void publish(std::size_t count) {
-    queue.create(kChannel);
-    const std::string path = ::testing::TempDir() + "/conveyor-adaptive-input.jsonl";
-    {
-      std::ofstream out(path);
-      for (std::size_t i = 0; i < count; ++i) out << R"({"i":)" << i << "}\n";
-    }
-    const auto done = run_conveyor(command({"publish"}, {"--input", path}), 120s, queue.env());
-    ASSERT_EQ(done.exit_code, 0) << done.output;
-  }
   // Works the queue for `duration` against `partner` with one route of `concurrency = 2000`,
   // adaptive or not, sampling the partner's in_flight every 250 ms; then stops the worker.
   Worked work(const PartnerSimulator& partner, bool adaptive, std::chrono::seconds duration) {
     const std::string routes = ::testing::TempDir() + "/conveyor-adaptive.toml";
     std::ofstream(routes) << "[[route]]\nname = \"partner\"\nurl = \"" << partner.url() << "\"\nconcurrency = 2000\n"
                           << (adaptive ? "adaptive = true\n" : "");
-    auto worker = start_conveyor(command({"work"}, {"--routes", routes, "--threads", "2", "--admin-listen", "off"}),
+    auto worker = start_conveyor(queue.command({"work"}, kChannel, {"--routes", routes, "--threads", "2", "--admin-listen", "off"}),
                                  queue.env());
     Worked run;
     const auto start = Clock::now();
@@ -110,7 +93,9 @@ std::string trace(const std::vector<Sample>& samples) {
 }
 
 TEST_F(AdaptiveEndToEnd, SettlesNearTheKneeKeepsLatencyLowAndDeliversMoreThanAFixedLimit) {
-  publish(34'000);  // more than both runs can deliver: the partner's best is 1,000/s
+  std::vector<std::string> lines;
+  for (int i = 0; i < 34'000; ++i) lines.push_back(fmt::format(R"({{"i":{}}})", i));
+  queue.publish(kChannel, lines);  // more than both runs can deliver: the partner's best is 1,000/s
   const std::vector<std::string> partner_args = {"--capacity", std::to_string(kCapacity), "--delay", "200ms",
                                                  "--threads", "2", "--record-arrivals"};
   PartnerSimulator partner(partner_args);

@@ -30,22 +30,9 @@ class RoutesEndToEnd : public ::testing::Test {
   RoutesEndToEnd() : queue(Backend::redis) {}
 
   std::vector<std::string> command(std::initializer_list<std::string> head, std::initializer_list<std::string> extra = {}) const {
-    std::vector<std::string> args(head);
-    args.insert(args.end(), {"--channel", kChannel});
-    for (const auto& a : queue.args()) args.push_back(a);
-    args.insert(args.end(), extra);
-    return args;
+    return queue.command(head, kChannel, extra);
   }
-  void publish(const std::vector<std::string>& lines) {
-    queue.create(kChannel);
-    const std::string path = ::testing::TempDir() + "/conveyor-routes-input.jsonl";
-    {
-      std::ofstream out(path);
-      for (const auto& line : lines) out << line << "\n";
-    }
-    const auto done = run_conveyor(command({"publish"}, {"--input", path}), 120s, queue.env());
-    ASSERT_EQ(done.exit_code, 0) << done.output;
-  }
+  void publish(const std::vector<std::string>& lines) { queue.publish(kChannel, lines); }
   std::string routes_file(const std::string& toml) const {
     const std::string path = ::testing::TempDir() + "/conveyor-routes.toml";
     std::ofstream(path) << toml;

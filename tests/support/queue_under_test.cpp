@@ -2,10 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <stdexcept>
 
 #include "queue/redis/redis_queue.h"
 #include "queue/shards.h"
+#include "support/conveyor_harness.h"
 
 namespace conveyor::testing {
 
@@ -32,6 +34,26 @@ void QueueUnderTest::create(const std::string& channel, std::size_t shards) {
   for (const std::string& name : names) {
     if (!queue_urls_.contains(name)) queue_urls_[name] = sqs_->create_queue(name);
   }
+}
+
+std::vector<std::string> QueueUnderTest::command(std::initializer_list<std::string> head, const std::string& channel,
+                                                 std::initializer_list<std::string> extra) const {
+  std::vector<std::string> out(head);
+  out.insert(out.end(), {"--channel", channel});
+  for (const auto& a : args()) out.push_back(a);
+  out.insert(out.end(), extra);
+  return out;
+}
+
+void QueueUnderTest::publish(const std::string& channel, const std::vector<std::string>& lines) {
+  create(channel);
+  const std::string path = ::testing::TempDir() + "/conveyor-publish-input.jsonl";
+  {
+    std::ofstream out(path);
+    for (const auto& line : lines) out << line << "\n";
+  }
+  const auto done = run_conveyor(command({"publish"}, channel, {"--input", path}), std::chrono::seconds(120), env());
+  ASSERT_EQ(done.exit_code, 0) << done.output;
 }
 
 std::vector<std::string> QueueUnderTest::args() const {

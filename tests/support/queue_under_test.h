@@ -3,6 +3,7 @@
 // test reads back to check it. The one suite run over both holds them to the same contract.
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <ostream>
@@ -28,6 +29,12 @@ class QueueUnderTest {
   // Flags and environment for a `conveyor publish|work` child.
   std::vector<std::string> args() const;
   std::vector<std::string> env() const;
+  // `conveyor <head...> --channel <channel> <args()> <extra...>`.
+  std::vector<std::string> command(std::initializer_list<std::string> head, const std::string& channel,
+                                   std::initializer_list<std::string> extra = {}) const;
+  // Creates the channel and publishes `lines` (JSON, one message each) with `conveyor publish
+  // --input`; fails the test if that fails.
+  void publish(const std::string& channel, const std::vector<std::string>& lines);
 
   // Messages of the channel's shards not yet leased (on SQS: visible or delayed; on Redis: on
   // the list, released, or waiting for a retry).
