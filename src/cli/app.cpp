@@ -182,7 +182,7 @@ int run(int argc, char** argv) {
   partner->add_option("--response-bytes", partner_options.response_bytes,
                       "Pad every 200's body to this many bytes (0: {\"ok\":true})");
   partner->add_flag("--record-bodies", partner_options.record_bodies, "Keep delivered bodies for GET /bodies");
-  partner->add_flag("--record-arrivals", partner_options.record_arrivals, "Keep every POST's arrival time for GET /arrivals, and the delay it was given for GET /delays");
+  partner->add_flag("--record-arrivals", partner_options.record_arrivals, "Keep every POST's arrival time and target for GET /arrivals and /targets, and the delay it was given for GET /delays");
   // Capacity mode (a congested server)
   partner->add_option("--capacity", partner_options.capacity,
                       "Up to N requests in progress each take --delay; past N, delay x (n/N)^2; past 2N, 503 at once "
