@@ -93,8 +93,11 @@ asio::awaitable<void> Dispatcher::run() {
     }
     // A route's half-open circuit probes with one message: with one route, leasing more would only park them.
     const bool probing = routes_.size() == 1 && routes_[0]->circuit.state() != CircuitBreaker::State::closed;
+    // When some routes are closed, part of each batch only goes back to the queue: lease enough
+    // that the open routes still fill their free slots in one round trip (at most 10 x free).
+    const auto wanted = static_cast<std::size_t>(std::ceil(static_cast<double>(free) / admitted_share_));
     auto leased = co_await backend_.lease(
-        {probing ? 1 : std::min(free, options_.fetch_batch),
+        {probing ? 1 : std::min(wanted, options_.fetch_batch),
          std::clamp<std::size_t>(bytes_free(), 1, options_.fetch_max_bytes)});
     if (!leased) {
       if (leased.error() == Error::backend_failed) {
@@ -127,8 +130,15 @@ asio::awaitable<void> Dispatcher::run() {
     }
     idle = kFirstIdle;
     stats_.leased.add(leased->size());
+    const std::uint64_t parked_before = stats_.parked.get();
+    const std::size_t waiting_before = waiting_;
     for (auto& lease : *leased) intake(std::move(lease));
     admit_all(Clock::now());
+    // The share of this batch that went straight to a call (not parked, not held), smoothed.
+    const double set_aside = static_cast<double>(stats_.parked.get() - parked_before) +
+                             static_cast<double>(waiting_ > waiting_before ? waiting_ - waiting_before : 0);
+    const double share = 1.0 - set_aside / static_cast<double>(leased->size());
+    admitted_share_ = std::clamp(0.7 * admitted_share_ + 0.3 * share, 0.1, 1.0);
     count_in_flight();
     stats_.peak_in_flight.raise_to(active());
   }

@@ -12,7 +12,9 @@
 // route never holds the in-flight budget the others need (no head-of-line blocking). When every
 // route is closed to new work, the lane stops leasing until one opens.
 //
-// It never holds more than `concurrency` messages in calls (plus the routes' holds), nor more body
+// It never runs more than `concurrency` calls, nor holds more admitted messages than `concurrency`
+// plus one lease batch (a batch is sized up by the share that recent batches set aside for closed
+// routes, so open routes still fill their slots in one round trip), plus the routes' holds; nor more body
 // bytes than `max_in_flight_bytes` (plus one message), and knows nothing of Redis, SQS or HTTP. If
 // the backend breaks for good (QueueBackend::on_failure), the lane stops: calls in flight are
 // abandoned and run() ends with that error.
@@ -163,6 +165,7 @@ class Dispatcher {
   std::vector<boost::asio::steady_timer*> idle_;    // parked couriers, woken by cancelling
   std::size_t delivering_ = 0;                      // couriers inside a partner call
   std::size_t waiting_ = 0;                         // jobs in the routes' holds
+  double admitted_share_ = 1.0;  // of recent lease batches, the share that went straight to a call
   std::size_t couriers_ = 0;                        // couriers still running
   bool stopping_ = false;
   bool closing_ = false;  // couriers leave once ready_ is empty
