@@ -186,10 +186,13 @@ void Dispatcher::admit(Route& route, Clock::time_point now) {
   Admission a;
   std::size_t wanted = route.waiting.size();
   const bool closed = route.circuit.state() == CircuitBreaker::State::closed;
-  if (!closed) wanted = route.circuit.allow(now) ? 1 : 0;  // half-open: one probe
+  if (!closed) wanted = route.circuit.admits_work(now) ? 1 : 0;  // half-open: one probe
   if (wanted > 0) {
     a = route.options.gate ? route.options.gate->admit(wanted, now) : Admission{.admitted = wanted};
   }
+  // The probe is out only once the gate let it go (a rate-limited probe would leave the circuit
+  // waiting for an answer that never comes).
+  if (!closed && a.admitted > 0) route.circuit.allow(now);
   for (std::size_t i = 0; i < a.admitted; ++i) {
     ready_.emplace_back(std::move(route.waiting.front()), &route);
     route.waiting.pop_front();

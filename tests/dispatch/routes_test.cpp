@@ -172,6 +172,38 @@ TEST(Routes, APausedRouteHoldsNoInFlightBudgetTheOthersNeed) {
   for (const auto& [body, attempts] : queue.attempts) EXPECT_EQ(attempts, 1u) << body;
 }
 
+// Grants everything, or nothing while `shut`.
+class SwitchLimit final : public RateLimit {
+ public:
+  RateGrant take(std::size_t wanted, SteadyTime now) override { return {shut ? 0 : wanted, now + 10ms}; }
+  double per_second() const override { return 1000; }
+  bool shut = false;
+};
+
+TEST(Routes, AProbeTheRateLimitHoldsBackDoesNotLeaveTheCircuitWaitingForIt) {
+  asio::io_context io;
+  InMemoryQueue queue(30);
+  ScriptedPartner partner(io, 1ms);
+  bool down = true;
+  partner.answer = [&](std::string_view) { return down ? 0u : 200u; };
+  auto limit = std::make_unique<SwitchLimit>();
+  SwitchLimit& rate = *limit;
+  auto gate = std::make_shared<RouteGate>("only", 0, std::move(limit));
+  auto o = options(5, 5, 5ms, true);
+  o.policy.max_attempts = 1000;
+  o.routes = {RouteOptions{.name = "only", .policy = o.policy,
+                           .circuit = {.threshold = 2, .cooldown = 50ms, .max_cooldown = 50ms}, .gate = gate}};
+  Dispatcher d(io.get_executor(), queue, partner, o);
+  Running running(io, d);
+  ASSERT_TRUE(running.until([&] { return d.route_stats(0).circuit_open.get() == 1; }));
+  rate.shut = true;  // the cooldown ends while the rate limit grants nothing: no probe can go
+  running.until([] { return false; }, 200ms);
+  rate.shut = false;
+  down = false;
+  ASSERT_TRUE(running.finishes()) << "the circuit must not wait for a probe that never went";
+  EXPECT_EQ(queue.acknowledged.size(), 30u);
+}
+
 TEST(Routes, ALoneRouteThatIsPausedResumesByItselfWhenThePauseEnds) {
   asio::io_context io;
   InMemoryQueue queue(50);
