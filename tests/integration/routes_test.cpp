@@ -241,11 +241,11 @@ double throughput(const std::vector<std::int64_t>& arrivals) {
 }
 
 TEST_F(RoutesEndToEnd, ARateLimitedRouteDoesNotSlowItsUnlimitedNeighbour) {
-  constexpr std::size_t kB = 12'000, kA = 6'000;
+  constexpr std::size_t kB = 20'000, kA = 10'000;  // the issue's 30,000, one in three for A
   PartnerSimulator a({"--delay", "1ms"});
-  // B is bound by its partner's latency (50 in flight x 20 ms: 2,500/s), not by the CPU the two
+  // B is bound by its partner's latency (50 in flight x 10 ms: 5,000/s), not by the CPU the two
   // cores share with the other tests: what is measured is whether A's waiting holds B back.
-  PartnerSimulator b({"--delay", "20ms", "--record-arrivals"});
+  PartnerSimulator b({"--delay", "10ms", "--record-arrivals"});
   // Route a is limited to 100/s; route b, the rest, is not.
   const auto limited_a_and_b = [&](const PartnerSimulator& to_b) {
     return routes_file(fmt::format(R"(
@@ -269,7 +269,7 @@ url = "{}"
   ASSERT_EQ(alone.exit_code, 0) << alone.output;
   const double b_alone = throughput(b.arrivals());
   // B with A: one message in three is A's, limited to 100/s; the worker stops once B is done.
-  PartnerSimulator b2({"--delay", "20ms", "--record-arrivals"});
+  PartnerSimulator b2({"--delay", "10ms", "--record-arrivals"});
   const auto routes2 = limited_a_and_b(b2);
   lines.clear();
   for (std::size_t i = 0; i < kA + kB; ++i) {
