@@ -241,6 +241,11 @@ double throughput(const std::vector<std::int64_t>& arrivals) {
 }
 
 TEST_F(RoutesEndToEnd, ARateLimitedRouteDoesNotSlowItsUnlimitedNeighbour) {
+#if defined(__SANITIZE_ADDRESS__)
+  // Under AddressSanitizer the worker is several times slower and B becomes bound by the CPU, so a
+  // throughput ratio measures the sanitizer; CI's optimised run (and bench/hol.sh) holds this figure.
+  GTEST_SKIP() << "a throughput ratio is not measured in a sanitizer build";
+#endif
   constexpr std::size_t kB = 20'000, kA = 10'000;  // the 30,000, one in three for A
   PartnerSimulator a({"--delay", "1ms"});
   // B is bound by its partner's latency (50 in flight x 10 ms: 5,000/s), not by the CPU the two
