@@ -85,6 +85,12 @@ ProcessRoutes::ProcessRoutes(const config::Settings& settings, const config::Lay
       throw config::ConfigError(o.retry_statuses ? fmt::format("{}: {}", route_key(r, "retry_statuses"), why)
                                                  : fmt::format("RETRY_STATUSES: {}", why));
     }
+    // A call must end before its lease does, or another worker takes the message mid-call.
+    if (o.request_timeout && *o.request_timeout >= settings.lease_timeout) {
+      throw config::ConfigError(fmt::format("{}: must be shorter than LEASE_TIMEOUT ({}), got {}",
+                                            route_key(r, "request_timeout"), format_duration(settings.lease_timeout),
+                                            format_duration(*o.request_timeout)));
+    }
     rules_.push_back({.retryable = *retryable,
                       .timeouts = {o.connect_timeout.value_or(settings.connect_timeout),
                                    o.request_timeout.value_or(settings.request_timeout)}});

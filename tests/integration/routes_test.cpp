@@ -96,6 +96,21 @@ url = "{}"
   for (const auto& row : rows) EXPECT_EQ(row.at("reason").at("reason"), "no route");
 }
 
+TEST_F(RoutesEndToEnd, ARoutesRequestTimeoutPastTheLeaseFailsAtStartNamingTheRouteAndTheKey) {
+  queue.create(kChannel);
+  const auto routes = routes_file(R"(
+[[route]]
+name = "slow"
+url = "http://127.0.0.1:9/x"
+request_timeout = "60s"
+)");
+  const auto refused = run_conveyor(work(routes, {"--lease-timeout", "30s"}), 30s, queue.env());
+  EXPECT_EQ(refused.exit_code, 2) << refused.output;
+  EXPECT_NE(refused.output.find(R"(route "slow": request_timeout: must be shorter than LEASE_TIMEOUT (30s), got 60s)"),
+            std::string::npos)
+      << refused.output;
+}
+
 TEST_F(RoutesEndToEnd, TwoWorkerProcessesShareOneClusterRateLimitThroughRedis) {
   constexpr double kRate = 100, kBurst = 10;
   constexpr std::size_t kMessages = 800;
