@@ -1,8 +1,5 @@
 #include "admin/admin_server.h"
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-
 #include <boost/json/object.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -10,6 +7,7 @@
 #include <spdlog/spdlog.h>
 
 #include "admin/assets.h"
+#include "http/basic_auth.h"
 #include "metrics/prometheus.h"
 
 namespace conveyor::admin {
@@ -39,25 +37,6 @@ http::ServerResponse text_response(unsigned status, std::string body) {
 }
 
 // Compares in time independent of where the strings differ.
-bool same_secret(std::string_view given, std::string_view expected) {
-  return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), given.size()) == 0;
-}
-
-// The password of "Basic base64(user:password)", or "" if the header is not that.
-std::string basic_password(std::string_view header) {
-  constexpr std::string_view basic = "Basic ";
-  if (!header.starts_with(basic) || header.size() - basic.size() > 4096) return {};
-  const std::string encoded(header.substr(basic.size()));
-  std::string decoded(encoded.size(), '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(decoded.data()),
-                                reinterpret_cast<const unsigned char*>(encoded.data()), static_cast<int>(encoded.size()));
-  if (n < 0) return {};
-  decoded.resize(static_cast<std::size_t>(n));
-  while (!decoded.empty() && decoded.back() == '\0') decoded.pop_back();  // the block decoder's padding
-  const auto colon = decoded.find(':');
-  return colon == std::string::npos ? std::string() : decoded.substr(colon + 1);
-}
-
 }  // namespace
 
 bool is_loopback_listen(const std::string& listen) {
@@ -100,10 +79,13 @@ std::optional<http::ServerResponse> AdminServer::refuse(const http::ServerReques
   }
   const std::string_view header = request.header("Authorization");
   constexpr std::string_view bearer = "Bearer ";
-  if (header.starts_with(bearer) && same_secret(header.substr(bearer.size()), options_.token)) return std::nullopt;
+  if (header.starts_with(bearer) && http::same_secret(header.substr(bearer.size()), options_.token)) return std::nullopt;
   // A browser opening the dashboard cannot send a bearer token: reading also takes HTTP Basic
   // credentials whose password is the token (any user name), which the browser asks for itself.
-  if (access == Access::read && same_secret(basic_password(header), options_.token)) return std::nullopt;
+  if (access == Access::read) {
+    const auto basic = http::parse_basic_authorization(header);
+    if (basic && http::same_secret(basic->password, options_.token)) return std::nullopt;
+  }
   return error_response(401, "send Authorization: Bearer <ADMIN_TOKEN>");
 }
 
