@@ -22,10 +22,9 @@ boost::asio::awaitable<dispatch::Outcome> HttpRoutes::deliver(const dispatch::Ro
 
 boost::asio::awaitable<Result<http::PartnerResponse>> HttpRoutes::post(HttpRoute& route, const std::string& target,
                                                                       std::string_view body, std::string_view key) {
-  // Not a coroutine: hands back the client's own awaitable, no frame of its own per message. The
-  // route's own URL (no placeholders) takes the client's prebuilt request head.
-  if (target.empty()) return route.client->post(body, key);
-  return route.client->post(target, body, key, {});
+  // The route's own URL (no placeholders) takes the client's prebuilt request head.
+  if (target.empty()) co_return co_await route.client->post(body, key);
+  co_return co_await route.client->post(target, body, key, {});
 }
 
 boost::asio::awaitable<dispatch::Outcome> HttpRoutes::deliver_with_token(HttpRoute& route,
