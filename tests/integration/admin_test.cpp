@@ -21,6 +21,7 @@
 #include "support/conveyor_harness.h"
 #include "support/metrics_page.h"
 #include "support/queue_under_test.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -106,7 +107,7 @@ class Admin : public ::testing::TestWithParam<Backend> {
   }
   void publish_file(const std::vector<std::string>& lines) {
     queue.create(kChannel);
-    const std::string path = ::testing::TempDir() + "/conveyor-admin-input.jsonl";
+    const std::string path = temp_path("admin-input.jsonl");
     {
       std::ofstream out(path);
       for (const auto& line : lines) out << line << "\n";
@@ -135,7 +136,7 @@ TEST_P(Admin, MetricsParseAndAgreeWithTheRunsOwnReport) {
   }
   publish_file(lines);
   PartnerSimulator partner({"--delay", "5ms", "--status-field", "status"});
-  const std::string report_path = ::testing::TempDir() + "/conveyor-admin-report.json";
+  const std::string report_path = temp_path("admin-report.json");
   Worker worker = start_worker(partner, {"--concurrency", "200", "--report", report_path});
 
   ASSERT_TRUE(wait_until([&] {
@@ -249,7 +250,7 @@ TEST(AdminRoutes, MetricsCarryEachRouteAndAgreeWithEachPartner) {
   }
   for (std::size_t i = 0; i < kToB; ++i) lines.push_back(fmt::format(R"({{"partner":"b","i":{}}})", i));
   for (std::size_t i = 0; i < kNoRoute; ++i) lines.push_back(fmt::format(R"({{"partner":"nobody","i":{}}})", i));
-  const std::string input = ::testing::TempDir() + "/conveyor-admin-routes-input.jsonl";
+  const std::string input = temp_path("admin-routes-input.jsonl");
   {
     std::ofstream out(input);
     for (const auto& line : lines) out << line << "\n";
@@ -258,7 +259,7 @@ TEST(AdminRoutes, MetricsCarryEachRouteAndAgreeWithEachPartner) {
   for (const auto& arg : queue.args()) publish.push_back(arg);
   const auto published = run_conveyor(publish, 60s, queue.env());
   ASSERT_EQ(published.exit_code, 0) << published.output;
-  const std::string routes = ::testing::TempDir() + "/conveyor-admin-routes.toml";
+  const std::string routes = temp_path("admin-routes.toml");
   std::ofstream(routes) << fmt::format(R"([[route]]
 name = "a"
 match = {{ field = "partner", equals = ["a"] }}

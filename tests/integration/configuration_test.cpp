@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "support/conveyor_harness.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -54,7 +55,7 @@ TEST(Configuration, UnusableTargetUrlFailsNamingTheKey) {
 }
 
 TEST(Configuration, EnvFileIsReadAndFlagsBeatIt) {
-  const std::string path = ::testing::TempDir() + "/conveyor-test.env";
+  const std::string path = temp_path("test.env");
   {
     std::ofstream out(path);
     out << "QUEUE=REDIS\nCHANNEL_NAME=c\nTARGET_URL=http://127.0.0.1:9/x\nLEASE_TIMEOUT=never\n";
@@ -75,7 +76,7 @@ TEST(Configuration, MissingEnvFileNamedOnTheCommandLineFails) {
 
 // Regression: `conveyor work --env-file prod.env` was refused ("arguments were not expected").
 TEST(Configuration, GlobalOptionsAreAcceptedAfterTheSubcommand) {
-  const std::string path = ::testing::TempDir() + "/conveyor-after.env";
+  const std::string path = temp_path("after.env");
   {
     std::ofstream out(path);
     out << "CHANNEL_NAME=c\nTARGET_URL=http://127.0.0.1:9/x\nLEASE_TIMEOUT=never\n";
@@ -100,7 +101,7 @@ TEST(Configuration, GlobalOptionsAreAcceptedAfterTheSubcommand) {
 
 // Regression: a comment after a quoted value was refused as an unterminated quote.
 TEST(Configuration, EnvFileWrittenForPythonDotenvIsRead) {
-  const std::string path = ::testing::TempDir() + "/conveyor-dotenv.env";
+  const std::string path = temp_path("dotenv.env");
   {
     std::ofstream out(path);
     out << "export CHANNEL_NAME='c'  # the channel\nTARGET_URL=\"http://127.0.0.1:9/x\" # partner\n"
@@ -112,7 +113,7 @@ TEST(Configuration, EnvFileWrittenForPythonDotenvIsRead) {
 }
 
 TEST(Configuration, AMisspeltKeyInTheEnvFileIsWarnedAboutAndOthersAreIgnored) {
-  const std::string path = ::testing::TempDir() + "/conveyor-typo.env";
+  const std::string path = temp_path("typo.env");
   {
     std::ofstream out(path);
     out << "CHANNEL_NAME=c\nDATABASE_URL=postgres://elsewhere\nCONCURENCY=5\nLOG_LEVEL=loud\n";
@@ -147,7 +148,7 @@ TEST(Version, NamesTheVersionAndTheGitCommitBuiltFrom) {
 
 // Outside a git checkout (a tarball, a container build) the commit is "unknown".
 TEST(Version, CommitIsUnknownOutsideAGitCheckout) {
-  const std::string dir = ::testing::TempDir() + "/conveyor-tarball";
+  const std::string dir = temp_path("tarball");
   const std::string source = dir + "/build_commit.cpp";
   std::remove(source.c_str());
   command_output("mkdir -p '" + dir + "' && cmake -DSOURCE_DIR='" + dir + "' -DOUTPUT='" + source +

@@ -13,6 +13,7 @@
 
 #include "support/conveyor_harness.h"
 #include "support/queue_under_test.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -61,7 +62,7 @@ class Delivery : public ::testing::TestWithParam<Backend> {
 TEST_P(Delivery, TenThousandMessagesEachDeliveredExactlyOnce) {
   PartnerSimulator partner({"--delay", "20ms", "--threads", "2"});
   publish(10'000);
-  const std::string report_path = ::testing::TempDir() + "/conveyor-report.json";
+  const std::string report_path = temp_path("report.json");
   const auto done = run(work(partner, {"--until-empty", "--concurrency", "500", "--threads", "2", "--report", report_path}), 120s);
   ASSERT_EQ(done.exit_code, 0) << done.output;
 
@@ -178,7 +179,7 @@ TEST_P(Delivery, SigtermPastTheDeadlineGivesUnfinishedMessagesBackAtOnce) {
 }
 
 TEST_P(Delivery, PublishFromAFileSkipsInvalidLinesNamesThemAndSendsTheRest) {
-  const std::string path = ::testing::TempDir() + "/conveyor-input.jsonl";
+  const std::string path = temp_path("input.jsonl");
   {
     std::ofstream out(path);
     out << "{\"p\":\"1\",\"m\":\"a\",\"i\":1}\n"
@@ -202,7 +203,7 @@ TEST_P(Delivery, PublishFromAFileSkipsInvalidLinesNamesThemAndSendsTheRest) {
 }
 
 TEST_P(Delivery, RefusedMessagesAreDeadLetteredListedRequeuedAndPurged) {
-  const std::string path = ::testing::TempDir() + "/conveyor-dlq.jsonl";
+  const std::string path = temp_path("dlq.jsonl");
   {
     std::ofstream out(path);
     for (int i = 0; i < 30; ++i) out << (i % 10 == 0 ? R"({"status":422,"i":)" : R"({"i":)") << i << "}\n";

@@ -16,6 +16,7 @@
 
 #include "support/conveyor_harness.h"
 #include "support/redis_server.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -97,7 +98,7 @@ TEST_F(Faults, APartnerFailingAThirdOfCallsLosesNothingAndRepeatsNoSuccess) {
 // 2. A partner refusing some messages as bad: exactly those dead-lettered with the reason, and
 // requeued and delivered once the partner is fixed.
 TEST_F(Faults, MessagesThePartnerRefusesAreDeadLetteredAndRequeuedOnceItIsFixed) {
-  const std::string path = ::testing::TempDir() + "/conveyor-marked.jsonl";
+  const std::string path = temp_path("marked.jsonl");
   std::multiset<std::string> all, refused;
   {
     std::ofstream out(path);

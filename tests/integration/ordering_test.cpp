@@ -17,6 +17,7 @@
 
 #include "support/conveyor_harness.h"
 #include "support/redis_server.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -31,7 +32,7 @@ class Ordering : public ::testing::Test {
  protected:
   // kKeys x kPerKey messages {"k":"ship-<key>","n":<n>}, published interleaved, in n order per key.
   std::multiset<std::string> publish() {
-    const std::string path = ::testing::TempDir() + "/conveyor-ordering.jsonl";
+    const std::string path = temp_path("ordering.jsonl");
     std::multiset<std::string> expected;
     {
       std::ofstream out(path);
@@ -56,8 +57,8 @@ class Ordering : public ::testing::Test {
                                      "200ms"};
     std::vector<std::string> env = {"IDLE_POLL=10ms"};
     if (!order_key.empty()) env.push_back("ORDER_KEY=" + order_key);
-    const std::string reports[] = {::testing::TempDir() + "/conveyor-ordering-1.json",
-                                   ::testing::TempDir() + "/conveyor-ordering-2.json"};
+    const std::string reports[] = {temp_path("ordering-1.json"),
+                                   temp_path("ordering-2.json")};
     auto with_report = [&](const std::string& path) {
       auto out = args;
       out.insert(out.end(), {"--report", path});

@@ -13,6 +13,7 @@
 
 #include "support/conveyor_harness.h"
 #include "support/redis_server.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -33,7 +34,7 @@ class RedisDelivery : public ::testing::Test {
 TEST_F(RedisDelivery, ShardedByKeyKeepsEachShipmentInOneShardInOrderAndAllAreDelivered) {
   // 40 shipments x 25 messages, interleaved; small batches so that many
   // writes are in flight at once.
-  const std::string path = ::testing::TempDir() + "/conveyor-sharded.jsonl";
+  const std::string path = temp_path("sharded.jsonl");
   std::multiset<std::string> expected;
   {
     std::ofstream out(path);

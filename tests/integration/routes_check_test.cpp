@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "support/conveyor_harness.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -12,7 +13,7 @@ namespace {
 using namespace std::chrono_literals;
 
 std::string write_file(const std::string& name, const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/" + name;
+  const std::string path = temp_path(name);
   std::ofstream(path) << text;
   return path;
 }

@@ -16,6 +16,7 @@
 
 #include "support/conveyor_harness.h"
 #include "support/queue_under_test.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -34,7 +35,7 @@ class RoutesEndToEnd : public ::testing::Test {
   }
   void publish(const std::vector<std::string>& lines) { queue.publish(kChannel, lines); }
   std::string routes_file(const std::string& toml) const {
-    const std::string path = ::testing::TempDir() + "/conveyor-routes.toml";
+    const std::string path = temp_path("routes.toml");
     std::ofstream(path) << toml;
     return path;
   }
@@ -233,7 +234,7 @@ auth = {{ type = "oauth2_client_credentials", token_url = "http://{0}/oauth/toke
   PartnerSimulator second(again);
   lines.clear();
   for (int i = 200; i < 300; ++i) lines.push_back(fmt::format(R"({{"i":{}}})", i));
-  const std::string path = ::testing::TempDir() + "/conveyor-routes-more.jsonl";
+  const std::string path = temp_path("routes-more.jsonl");
   {
     std::ofstream out(path);
     for (const auto& line : lines) out << line << "\n";

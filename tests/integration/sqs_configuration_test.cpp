@@ -8,6 +8,7 @@
 
 #include "support/conveyor_harness.h"
 #include "support/queue_under_test.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -51,7 +52,7 @@ TEST(SqsConfiguration, MessagesOverTheQueuesSizeLimitAreRefusedByLineAndTheRestG
   SqsEmulator sqs;
   const std::string url = sqs.create_queue("small", {{"MaximumMessageSize", "1024"}});
   sqs.create_queue("small-dead");
-  const std::string path = ::testing::TempDir() + "/conveyor-sizes.jsonl";
+  const std::string path = temp_path("sizes.jsonl");
   const std::string big = "{\"p\":\"" + std::string(2000, 'x') + "\"}";
   {
     std::ofstream out(path);

@@ -13,6 +13,7 @@
 
 #include "support/conveyor_harness.h"
 #include "support/redis_server.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 namespace {
@@ -100,7 +101,7 @@ TEST_F(Terminal, PublishDrawsAProgressBarInPlaceAndEndsItWithANewline) {
 }
 
 TEST_F(Terminal, PublishFromAFileMeasuresItsBytes) {
-  const std::string path = ::testing::TempDir() + "/conveyor-terminal.jsonl";
+  const std::string path = temp_path("terminal.jsonl");
   {
     std::ofstream out(path);
     for (int i = 0; i < 5000; ++i) out << "{\"i\":" << i << "}\n";
@@ -149,7 +150,7 @@ TEST_F(Terminal, JsonLogsTurnTheLiveLineOff) {
 
 TEST_F(Terminal, JsonLogFormatWritesOnlyJsonObjectsOnStderr) {
   // Half the messages are refused with a 400 and dead-lettered: their warnings quote the partner.
-  const std::string path = ::testing::TempDir() + "/conveyor-json-logs.jsonl";
+  const std::string path = temp_path("json-logs.jsonl");
   {
     std::ofstream out(path);
     for (int i = 0; i < 40; ++i) out << "{\"i\":" << i << ",\"s\":" << (i % 2 ? 400 : 200) << ",\"m\":\"a \\\"quote\\\"\\t\"}\n";

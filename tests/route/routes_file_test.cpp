@@ -7,6 +7,7 @@
 #include <map>
 
 #include "config/config_error.h"
+#include "support/temp_path.h"
 
 namespace conveyor::route {
 namespace {
@@ -275,7 +276,7 @@ TEST(RoutesFile, NoRefusalShowsASecretsValue) {
 }
 
 TEST(RoutesFile, LoadReadsAFileAndAMissingOneFails) {
-  const std::string path = ::testing::TempDir() + "/routes_file_test.toml";
+  const std::string path = conveyor::testing::temp_path("routes_file_test.toml");
   {
     std::ofstream out(path);
     out << "[[route]]\nname = \"only\"\nurl = \"http://h/x\"\n";

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "core/child_process.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 
@@ -14,7 +15,7 @@ using namespace std::chrono_literals;
 namespace json = boost::json;
 
 std::vector<MetricSample> parse_metrics(const std::string& text) {
-  const std::string path = ::testing::TempDir() + "/conveyor-metrics.txt";
+  const std::string path = temp_path("metrics.txt");
   std::ofstream(path) << text;
   auto parser = ChildProcess::spawn({"/bin/sh", "-c", std::string(SYSTEM_PYTHON3) + " " + CONVEYOR_SOURCE_DIR +
                                                           "/tests/integration/parse_metrics.py < " + path},

@@ -8,6 +8,7 @@
 #include "queue/redis/redis_queue.h"
 #include "queue/shards.h"
 #include "support/conveyor_harness.h"
+#include "support/temp_path.h"
 
 namespace conveyor::testing {
 
@@ -47,7 +48,7 @@ std::vector<std::string> QueueUnderTest::command(std::initializer_list<std::stri
 
 void QueueUnderTest::publish(const std::string& channel, const std::vector<std::string>& lines) {
   create(channel);
-  const std::string path = ::testing::TempDir() + "/conveyor-publish-input.jsonl";
+  const std::string path = temp_path("publish-input.jsonl");
   {
     std::ofstream out(path);
     for (const auto& line : lines) out << line << "\n";
