@@ -63,7 +63,8 @@ std::chrono::milliseconds duration_flag(const std::string& flag, const std::stri
 }  // namespace
 
 int run(int argc, char** argv) {
-  CLI::App app{"Conveyor: takes messages from a queue and delivers them to a partner API, thousands at a time."};
+  CLI::App app{"Conveyor: takes messages from a queue and delivers them to a partner API, thousands at a time.",
+               "conveyor"};  // the usage line (and the man page made from it) names the command, not argv[0]
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "Help for every command");
   app.set_version_flag("--version", version_text(), "Print the version and the git commit built from");
