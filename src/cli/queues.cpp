@@ -150,9 +150,7 @@ std::shared_ptr<const aws::CredentialsProvider> resolve_aws_credentials(const co
       .imds_disabled = settings.aws_ec2_metadata_disabled,
       .connect_timeout = settings.connect_timeout};
   try {
-    auto provider = aws::resolve_credentials(chain);
-    spdlog::debug("AWS credentials from {}", provider->source());
-    return provider;
+    return aws::resolve_credentials(chain);
   } catch (const aws::NoCredentialsError& e) {
     throw config::ConfigError(e.what());
   }
