@@ -25,13 +25,7 @@ TEST(ContainerCredentials, GetsTheFullUriWithTheAuthorizationTokenAndReadsTheJso
     return testing::json_answer(200, testing::credentials_json(kIssued, expires));
   });
   ContainerCredentials source({.full_uri = agent.url("/v1/credentials"), .authorization_token = "agent-token-1"});
-  const SourceOutcome outcome = testing::fetch_now(source);
-  ASSERT_TRUE(outcome) << outcome.error().message;
-  EXPECT_EQ(outcome->credentials.access_key_id, kIssued.access_key_id);
-  EXPECT_EQ(outcome->credentials.secret_access_key, kIssued.secret_access_key);
-  EXPECT_EQ(outcome->credentials.session_token, kIssued.session_token);
-  ASSERT_TRUE(outcome->expiration);
-  EXPECT_LE(std::chrono::abs(*outcome->expiration - expires), 1s);
+  EXPECT_TRUE(testing::yields(testing::fetch_now(source), kIssued, expires));
   const auto requests = agent.requests();
   ASSERT_EQ(requests.size(), 1u);
   EXPECT_EQ(requests[0].method, "GET");

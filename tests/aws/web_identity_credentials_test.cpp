@@ -63,13 +63,7 @@ TEST(WebIdentityCredentials, SendsTheRoleTheTokenAndTheSessionNameAndReadsTheCre
   write_file(token_file, "eyJhbGciOiJSUzI1NiJ9.first+token/=\n");
   WebIdentityCredentials source(options_for(sts, token_file));
 
-  const SourceOutcome outcome = testing::fetch_now(source);
-  ASSERT_TRUE(outcome) << outcome.error().message;
-  EXPECT_EQ(outcome->credentials.access_key_id, kIssued.access_key_id);
-  EXPECT_EQ(outcome->credentials.secret_access_key, kIssued.secret_access_key);
-  EXPECT_EQ(outcome->credentials.session_token, kIssued.session_token);
-  ASSERT_TRUE(outcome->expiration);
-  EXPECT_LE(std::chrono::abs(*outcome->expiration - expires), 1s);
+  EXPECT_TRUE(testing::yields(testing::fetch_now(source), kIssued, expires));
 
   const auto requests = sts.requests();
   ASSERT_EQ(requests.size(), 1u);

@@ -85,6 +85,21 @@ aws::SourceOutcome fetch_now(aws::CredentialsSource& source) {
   return future.get();
 }
 
+::testing::AssertionResult yields(const aws::SourceOutcome& outcome, const aws::Credentials& issued,
+                                  std::chrono::system_clock::time_point expires) {
+  if (!outcome) return ::testing::AssertionFailure() << "no credentials: " << outcome.error().message;
+  const aws::Credentials& got = outcome->credentials;
+  if (got.access_key_id != issued.access_key_id || got.secret_access_key != issued.secret_access_key ||
+      got.session_token != issued.session_token) {
+    return ::testing::AssertionFailure() << "other credentials: " << got.access_key_id;  // never the secrets
+  }
+  if (!outcome->expiration) return ::testing::AssertionFailure() << "no expiration";
+  if (std::chrono::abs(*outcome->expiration - expires) > std::chrono::seconds(2)) {
+    return ::testing::AssertionFailure() << "expires " << iso8601(*outcome->expiration) << ", not " << iso8601(expires);
+  }
+  return ::testing::AssertionSuccess();
+}
+
 std::string iso8601(std::chrono::system_clock::time_point time) {
   const std::time_t seconds = std::chrono::system_clock::to_time_t(time);
   std::tm utc{};

@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "aws/credentials_provider.h"
 #include "http/server.h"
 
@@ -53,6 +55,10 @@ std::string credentials_json(const aws::Credentials& credentials, std::chrono::s
                              bool imds = false);
 // One fetch of `source` to its end on a private io_context (bounded by 30 s: a hang fails).
 aws::SourceOutcome fetch_now(aws::CredentialsSource& source);
+
+// Whether `outcome` holds exactly `issued`, expiring at `expires` (within 2 s: AWS writes whole seconds).
+::testing::AssertionResult yields(const aws::SourceOutcome& outcome, const aws::Credentials& issued,
+                                  std::chrono::system_clock::time_point expires);
 
 // STS's AssumeRoleWithWebIdentity answer.
 std::string sts_answer(const aws::Credentials& credentials, std::chrono::system_clock::time_point expiration);
