@@ -84,7 +84,7 @@ Result<FetchedPage> fetch(std::string_view url, std::chrono::milliseconds timeou
     if (e) std::rethrow_exception(e);
     result = std::move(r);
   });
-  io.run();
+  io.run_for(timeout);  // also bounds a host name's lookup, which request()'s deadlines do not
   return result;
 }
 

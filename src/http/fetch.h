@@ -34,6 +34,8 @@ struct FetchRequest {
   std::string_view url;             // http:// only
   std::span<const HeaderField> headers = {};
   std::string_view body = {};  // sent with Content-Length when not empty
+  // TCP connect; a host name's lookup runs in the system resolver, bounded only by its own
+  // timeouts (the metadata endpoints are IP literals, looked up at once).
   std::chrono::milliseconds connect_timeout{1'000};
   std::chrono::milliseconds timeout{5'000};  // the whole exchange, connect included
   std::size_t max_body = 64 * 1024;          // a longer answer fails with ClientError::response_too_large
