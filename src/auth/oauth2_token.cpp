@@ -25,7 +25,9 @@
 #include <vector>
 
 #include "http/basic_auth.h"
+#include "core/text.h"
 #include "http/client.h"
+#include "http/form_encode.h"
 
 namespace conveyor::auth {
 namespace {
@@ -33,6 +35,7 @@ namespace {
 namespace asio = boost::asio;
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
+using http::form_encode;
 using namespace std::chrono_literals;
 
 constexpr auto default_lifetime = 3600s;       // expires_in absent (RFC 6749 §5.1: RECOMMENDED)
@@ -53,25 +56,6 @@ class TokenCategory : public boost::system::error_category {
   }
 };
 
-// application/x-www-form-urlencoded (RFC 6749 Appendix B): unreserved bytes
-// kept, space as '+', every other byte %XX.
-std::string form_encode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char ch : text) {
-    const auto c = static_cast<unsigned char>(ch);
-    if ((c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '-' || c == '.' || c == '_' ||
-        c == '~') {
-      out.push_back(ch);
-    } else if (c == ' ') {
-      out.push_back('+');
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return (x | 0x20) == (y | 0x20);
@@ -82,17 +66,6 @@ bool iequals(std::string_view a, std::string_view b) {
 // error text is quoted in logs.
 bool printable(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
-}
-
-// A short, printable quote of the endpoint's text, with the secret cut out in
-// case an endpoint echoes what it was sent.
-std::string quote(std::string_view text, std::string_view secret) {
-  std::string out;
-  for (const char c : text.substr(0, 200)) out.push_back(c >= 0x20 && c < 0x7f ? c : '?');
-  if (!secret.empty()) {
-    for (auto at = out.find(secret); at != std::string::npos; at = out.find(secret)) out.replace(at, secret.size(), "***");
-  }
-  return out;
 }
 
 std::string_view string_field(const json::object& object, std::string_view name) {
@@ -345,9 +318,9 @@ TokenOutcome OAuth2TokenSource::Impl::read_token(const http::PartnerResponse& re
   if (response.status < 200 || response.status >= 300) {
     std::string why = fmt::format("answered {}", response.status);
     if (object && !string_field(*object, "error").empty()) {
-      why += ": " + quote(string_field(*object, "error"), options_.client_secret);
+      why += ": " + quote_remote(string_field(*object, "error"), options_.client_secret);
       const auto description = string_field(*object, "error_description");
-      if (!description.empty()) why += " (" + quote(description, options_.client_secret) + ")";
+      if (!description.empty()) why += " (" + quote_remote(description, options_.client_secret) + ")";
     }
     return failure(make_error_code(TokenError::rejected), why);
   }
@@ -357,7 +330,7 @@ TokenOutcome OAuth2TokenSource::Impl::read_token(const http::PartnerResponse& re
   if (value.empty() || !printable(value)) return bad("no usable access_token in its answer");
   const std::string_view type = string_field(*object, "token_type");
   if (!type.empty() && !iequals(type, "bearer")) {
-    return bad(fmt::format("token_type \"{}\" is not Bearer", quote(type, options_.client_secret)));
+    return bad(fmt::format("token_type \"{}\" is not Bearer", quote_remote(type, options_.client_secret)));
   }
   const auto seconds = expires_in(*object);
   if (seconds && *seconds <= 0) return bad("expires_in is not a positive number of seconds");

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "aws/credentials_chain.h"
 #include "config/config_error.h"
 #include "http/target.h"
 #include "queue/redis/dead_retention.h"
@@ -126,6 +128,34 @@ std::string origin_of(const std::string& url, const char* key) {
   return fmt::format("{}://{}", target->tls ? "https" : "http", target->host_header);
 }
 
+// The chain's provider, resolved once for the whole process (every lane's client shares it).
+std::shared_ptr<const aws::CredentialsProvider> resolve_aws_credentials(const config::Settings& settings) {
+  const char* home = std::getenv("HOME");
+  aws::ChainSettings chain{
+      .region = settings.aws_region,
+      .environment = {settings.aws_access_key_id, settings.aws_secret_access_key, settings.aws_session_token},
+      .profile = settings.aws_profile,
+      .shared_credentials_file = settings.aws_shared_credentials_file,
+      .config_file = settings.aws_config_file,
+      .home = home ? home : "",
+      .web_identity_token_file = settings.aws_web_identity_token_file,
+      .role_arn = settings.aws_role_arn,
+      .role_session_name = settings.aws_role_session_name,
+      .sts_endpoint = settings.aws_endpoint_url_sts,
+      .container_relative_uri = settings.aws_container_credentials_relative_uri,
+      .container_full_uri = settings.aws_container_credentials_full_uri,
+      .container_authorization_token = settings.aws_container_authorization_token,
+      .container_authorization_token_file = settings.aws_container_authorization_token_file,
+      .imds_endpoint = settings.aws_ec2_metadata_service_endpoint,
+      .imds_disabled = settings.aws_ec2_metadata_disabled,
+      .connect_timeout = settings.connect_timeout};
+  try {
+    return aws::resolve_credentials(chain);
+  } catch (const aws::NoCredentialsError& e) {
+    throw config::ConfigError(e.what());
+  }
+}
+
 std::size_t receivers_per_shard(const QueueLayout& layout, const config::Settings& settings,
                                 std::size_t concurrency) {
   if (settings.sqs_receivers > 0) return settings.sqs_receivers;
@@ -138,7 +168,7 @@ QueueLayout resolve_sqs(const config::Settings& settings, DeadLetters dead_lette
   layout.kind = config::QueueKind::sqs;
   sqs::ClientOptions& options = layout.sqs;
   options.region = settings.aws_region;
-  options.credentials = {settings.aws_access_key_id, settings.aws_secret_access_key, settings.aws_session_token};
+  options.credentials_provider = resolve_aws_credentials(settings);
   options.connect_timeout = settings.connect_timeout;
   if (!settings.sqs_endpoint.empty()) {
     options.endpoint = settings.sqs_endpoint;
@@ -205,7 +235,8 @@ std::string QueueLayout::describe() const {
   if (kind == config::QueueKind::redis) {
     return fmt::format("Redis list {}{} at {}", shards.front(), shard_text, redis.to_string());
   }
-  return fmt::format("SQS queue {}{} via {} ({})", shards.front(), shard_text, sqs.endpoint, sqs.region);
+  return fmt::format("SQS queue {}{} via {} ({}, credentials from {})", shards.front(), shard_text, sqs.endpoint,
+                     sqs.region, sqs.credentials_provider ? sqs.credentials_provider->source() : "the client options");
 }
 
 QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_letters) {

@@ -23,9 +23,22 @@ constexpr std::array kKeys = {
     KeySpec{"SQS_ENDPOINT", "", "http(s)://host[:port] every SQS call goes to (an emulator, a VPC endpoint); default: the queue URL's origin, else https://sqs.<region>.amazonaws.com."},
     KeySpec{"AWS_REGION", "", "AWS region of the SQS queue (required with QUEUE=SQS, or AWS_DEFAULT_REGION)."},
     KeySpec{"AWS_DEFAULT_REGION", "", "Region used when AWS_REGION is not set."},
-    KeySpec{"AWS_ACCESS_KEY_ID", "", "AWS access key id that signs SQS requests (required with QUEUE=SQS)."},
-    KeySpec{"AWS_SECRET_ACCESS_KEY", "", "AWS secret access key (required with QUEUE=SQS; secret, never logged).", true},
-    KeySpec{"AWS_SESSION_TOKEN", "", "Session token of temporary AWS credentials (secret, never logged).", true},
+    KeySpec{"AWS_ACCESS_KEY_ID", "", "AWS access key id that signs SQS requests: the first source of the credentials chain (docs/aws-credentials.md)."},
+    KeySpec{"AWS_SECRET_ACCESS_KEY", "", "AWS secret access key, with AWS_ACCESS_KEY_ID (secret, never logged).", true},
+    KeySpec{"AWS_SESSION_TOKEN", "", "Session token of temporary AWS credentials given with the two keys above (secret, never logged).", true},
+    KeySpec{"AWS_PROFILE", "", "Profile of the shared AWS files the chain reads; empty: default."},
+    KeySpec{"AWS_SHARED_CREDENTIALS_FILE", "", "The shared credentials file; empty: ~/.aws/credentials."},
+    KeySpec{"AWS_CONFIG_FILE", "", "The shared config file; empty: ~/.aws/config."},
+    KeySpec{"AWS_WEB_IDENTITY_TOKEN_FILE", "", "Web identity token file (EKS IRSA sets it): with AWS_ROLE_ARN, credentials from STS AssumeRoleWithWebIdentity, refreshed before they expire."},
+    KeySpec{"AWS_ROLE_ARN", "", "Role assumed with the web identity token (EKS IRSA sets it)."},
+    KeySpec{"AWS_ROLE_SESSION_NAME", "", "Session name of the assumed role; empty: conveyor-<milliseconds since the epoch>."},
+    KeySpec{"AWS_ENDPOINT_URL_STS", "", "http(s)://host[:port] of STS; empty: https://sts.<region>.amazonaws.com."},
+    KeySpec{"AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "", "ECS: path of the task role's credentials on http://169.254.170.2 (ECS sets it)."},
+    KeySpec{"AWS_CONTAINER_CREDENTIALS_FULL_URI", "", "Full http:// URL of a container credentials endpoint (EKS Pod Identity sets it); loopback or the ECS/EKS agent only."},
+    KeySpec{"AWS_CONTAINER_AUTHORIZATION_TOKEN", "", "Authorization header sent to the container credentials endpoint (secret, never logged).", true},
+    KeySpec{"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "", "File holding that Authorization header, read at each fetch (EKS Pod Identity sets it)."},
+    KeySpec{"AWS_EC2_METADATA_SERVICE_ENDPOINT", "", "EC2 instance metadata endpoint, the last source of the chain; empty: http://169.254.169.254."},
+    KeySpec{"AWS_EC2_METADATA_DISABLED", "false", "true: never ask the EC2 instance metadata service for credentials."},
     KeySpec{"SQS_DEAD_LETTER_QUEUE_URL", "", "Queue URL dead letters go to; default: the queue named <CHANNEL_NAME>-dead, looked up at start."},
     KeySpec{"SQS_WAIT_TIME", "10s", "ReceiveMessage long-poll wait, 0s to 20s."},
     KeySpec{"SQS_RECEIVERS", "0", "ReceiveMessage calls in flight per thread and shard; 0 = sized from CONCURRENCY."},
@@ -111,8 +124,22 @@ class Resolver {
 // What QUEUE=SQS needs beyond the common keys; checked only then, so Redis users never see it.
 void check_sqs(const Settings& s, const Resolver& r) {
   if (s.aws_region.empty()) throw ConfigError("AWS_REGION: required with QUEUE=SQS (or AWS_DEFAULT_REGION)");
-  if (s.aws_access_key_id.empty()) throw ConfigError("AWS_ACCESS_KEY_ID: required with QUEUE=SQS");
-  if (s.aws_secret_access_key.empty()) throw ConfigError("AWS_SECRET_ACCESS_KEY: required with QUEUE=SQS");
+  // Credentials come from the chain (aws/credentials_chain.h), checked once the command starts;
+  // half a key pair is a mistake no later source should paper over (as the SDKs refuse it).
+  if (s.aws_access_key_id.empty() && !s.aws_secret_access_key.empty()) {
+    throw ConfigError("AWS_ACCESS_KEY_ID: required when AWS_SECRET_ACCESS_KEY is set");
+  }
+  if (!s.aws_access_key_id.empty() && s.aws_secret_access_key.empty()) {
+    throw ConfigError("AWS_SECRET_ACCESS_KEY: required when AWS_ACCESS_KEY_ID is set");
+  }
+  if (s.aws_web_identity_token_file.empty() != s.aws_role_arn.empty()) {
+    throw ConfigError(s.aws_role_arn.empty() ? "AWS_ROLE_ARN: required when AWS_WEB_IDENTITY_TOKEN_FILE is set"
+                                             : "AWS_WEB_IDENTITY_TOKEN_FILE: required when AWS_ROLE_ARN is set");
+  }
+  if (!s.aws_endpoint_url_sts.empty() && !s.aws_endpoint_url_sts.starts_with("https://") &&
+      !s.aws_endpoint_url_sts.starts_with("http://")) {
+    throw ConfigError(fmt::format("AWS_ENDPOINT_URL_STS: expected http(s)://host[:port], got '{}'", s.aws_endpoint_url_sts));
+  }
   if (s.sqs_wait_time.count() < 0 || s.sqs_wait_time > std::chrono::seconds(20)) {
     throw ConfigError(fmt::format("SQS_WAIT_TIME: must be from 0s to 20s, got '{}'", r.string("SQS_WAIT_TIME")));
   }
@@ -242,6 +269,19 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.aws_access_key_id = r.string("AWS_ACCESS_KEY_ID");
   s.aws_secret_access_key = r.string("AWS_SECRET_ACCESS_KEY");
   s.aws_session_token = r.string("AWS_SESSION_TOKEN");
+  s.aws_profile = r.string("AWS_PROFILE");
+  s.aws_shared_credentials_file = r.string("AWS_SHARED_CREDENTIALS_FILE");
+  s.aws_config_file = r.string("AWS_CONFIG_FILE");
+  s.aws_web_identity_token_file = r.string("AWS_WEB_IDENTITY_TOKEN_FILE");
+  s.aws_role_arn = r.string("AWS_ROLE_ARN");
+  s.aws_role_session_name = r.string("AWS_ROLE_SESSION_NAME");
+  s.aws_endpoint_url_sts = r.string("AWS_ENDPOINT_URL_STS");
+  s.aws_container_credentials_relative_uri = r.string("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+  s.aws_container_credentials_full_uri = r.string("AWS_CONTAINER_CREDENTIALS_FULL_URI");
+  s.aws_container_authorization_token = r.string("AWS_CONTAINER_AUTHORIZATION_TOKEN");
+  s.aws_container_authorization_token_file = r.string("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
+  s.aws_ec2_metadata_service_endpoint = r.string("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+  s.aws_ec2_metadata_disabled = r.flag("AWS_EC2_METADATA_DISABLED");
   s.sqs_wait_time = r.duration("SQS_WAIT_TIME");
   s.sqs_receivers = r.count("SQS_RECEIVERS", 0, 1024);
   if (s.queue == QueueKind::sqs) {

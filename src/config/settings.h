@@ -65,9 +65,23 @@ struct Settings {
   std::string sqs_endpoint;                 // empty: from the queue URL or the region
   std::string sqs_dead_letter_url;          // empty: look up <channel>-dead
   std::string aws_region;                   // AWS_REGION, else AWS_DEFAULT_REGION
+  // The credentials chain's inputs (aws/credentials_chain.h), by key name.
   std::string aws_access_key_id;
   std::string aws_secret_access_key;  // secret: never logged
   std::string aws_session_token;      // secret: never logged
+  std::string aws_profile;
+  std::string aws_shared_credentials_file;
+  std::string aws_config_file;
+  std::string aws_web_identity_token_file;
+  std::string aws_role_arn;
+  std::string aws_role_session_name;
+  std::string aws_endpoint_url_sts;
+  std::string aws_container_credentials_relative_uri;
+  std::string aws_container_credentials_full_uri;
+  std::string aws_container_authorization_token;  // secret: never logged
+  std::string aws_container_authorization_token_file;
+  std::string aws_ec2_metadata_service_endpoint;
+  bool aws_ec2_metadata_disabled = false;
   Duration sqs_wait_time{10'000};
   std::size_t sqs_receivers = 0;  // per lane and shard; 0: sized from the concurrency
 };

@@ -186,6 +186,43 @@ TEST(SqsSettings, RegionAndCredentialsAreRequiredOnlyWithSqs) {
   EXPECT_EQ(load_settings(layers).aws_region, "ap-south-1");
 }
 
+// Issue 11: on EKS, ECS or EC2 the keys come from the AWS chain, checked when the command starts.
+TEST(SqsSettings, NoKeysAreNeededTheCredentialsChainFindsThem) {
+  Layers layers;
+  layers.env_file = {{"QUEUE", "SQS"}, {"AWS_REGION", "eu-west-1"}};
+  EXPECT_NO_THROW(load_settings(layers));
+}
+
+TEST(SqsSettings, TheChainsKeysComeFromEveryLayer) {
+  Layers layers;
+  layers.env_file = {{"QUEUE", "SQS"},
+                     {"AWS_REGION", "eu-west-1"},
+                     {"AWS_PROFILE", "from-file"},
+                     {"AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://169.254.170.23/v1/credentials"},
+                     {"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "/var/run/secrets/token"},
+                     {"AWS_EC2_METADATA_DISABLED", "true"}};
+  char profile[] = "AWS_PROFILE=from-environment";
+  char role[] = "AWS_ROLE_ARN=arn:aws:iam::1:role/r";
+  char token[] = "AWS_WEB_IDENTITY_TOKEN_FILE=/var/run/token";
+  char* environ[] = {profile, role, token, nullptr};
+  layers.environment = known_environment(environ);
+  layers.flags = {{"AWS_ENDPOINT_URL_STS", "http://127.0.0.1:1"}};
+  const Settings s = load_settings(layers);
+  EXPECT_EQ(s.aws_profile, "from-environment");
+  EXPECT_EQ(s.aws_role_arn, "arn:aws:iam::1:role/r");
+  EXPECT_EQ(s.aws_web_identity_token_file, "/var/run/token");
+  EXPECT_EQ(s.aws_endpoint_url_sts, "http://127.0.0.1:1");
+  EXPECT_EQ(s.aws_container_credentials_full_uri, "http://169.254.170.23/v1/credentials");
+  EXPECT_EQ(s.aws_container_authorization_token_file, "/var/run/secrets/token");
+  EXPECT_TRUE(s.aws_ec2_metadata_disabled);
+
+  layers.environment.erase("AWS_WEB_IDENTITY_TOKEN_FILE");
+  EXPECT_TRUE(fails_with(layers, "AWS_WEB_IDENTITY_TOKEN_FILE: required when AWS_ROLE_ARN is set"));
+  layers.environment = {};
+  layers.flags = {{"AWS_EC2_METADATA_DISABLED", "maybe"}};
+  EXPECT_TRUE(fails_with(layers, "AWS_EC2_METADATA_DISABLED: expected true or false"));
+}
+
 TEST(SqsSettings, QueueUrlsNameTheShardsAndReplaceTheChannel) {
   Layers layers;
   layers.env_file = sqs_keys();

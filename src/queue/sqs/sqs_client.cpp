@@ -27,6 +27,7 @@ class SqsCategory final : public boost::system::error_category {
       case SqsError::ok: return "success";
       case SqsError::api_error: return "the SQS service refused the request";
       case SqsError::bad_response: return "the SQS service sent an unreadable response";
+      case SqsError::no_credentials: return "no current AWS credentials (expired, and their refresh is failing)";
     }
     return "unknown SQS error";
   }
@@ -207,7 +208,12 @@ Client::Client(asio::any_io_executor executor, ClientOptions options)
 
 asio::awaitable<Outcome<json::object>> Client::call(std::string_view action, json::object request) {
   const std::string body = json::serialize(request);
-  auto headers = signed_headers(http_.target(), action, body, options_.credentials, options_.region,
+  aws::CredentialsPtr live;  // held until signed: a refresh may replace the provider's set meanwhile
+  if (options_.credentials_provider) {
+    live = options_.credentials_provider->current();
+    if (!live) co_return fail(SqsError::no_credentials);
+  }
+  auto headers = signed_headers(http_.target(), action, body, live ? *live : options_.credentials, options_.region,
                                 aws::format_amz_date(std::chrono::system_clock::now()));
   if (!headers) co_return fail(headers.error());
   std::vector<http::HeaderField> fields;

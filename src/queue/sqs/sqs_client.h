@@ -12,12 +12,14 @@
 #include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "aws/credentials_provider.h"
 #include "aws/sigv4.h"
 #include "core/error.h"
 #include "http/client.h"
@@ -30,6 +32,10 @@ struct ClientOptions {
   // host a queue URL names: the queue URL is only the QueueUrl field of the body.
   std::string endpoint;
   std::string region;
+  // When set, every request is signed with its current() set (a pointer copy under a lock per
+  // request); otherwise with `credentials`. Shared by every client of the process; must be
+  // thread-safe (aws::CredentialsProvider is).
+  std::shared_ptr<const aws::CredentialsProvider> credentials_provider;
   aws::Credentials credentials;
   std::chrono::milliseconds connect_timeout{5'000};
   // Must exceed the longest receive_message wait_time_seconds, or long polls time out.
@@ -51,6 +57,7 @@ enum class SqsError {
   ok = 0,
   api_error = 1,  // the service refused the call: Failure::api says why
   bad_response,   // a 2xx answer that is not the JSON the action returns
+  no_credentials, // the credentials provider has none current (expired, refresh failing): nothing sent
 };
 const boost::system::error_category& sqs_category() noexcept;
 inline error_code make_error_code(SqsError e) noexcept { return {static_cast<int>(e), sqs_category()}; }
@@ -59,6 +66,7 @@ inline error_code make_error_code(SqsError e) noexcept { return {static_cast<int
 //   SqsError::api_error with `api` filled, for any non-2xx answer;
 //   SqsError::bad_response for a 2xx answer we cannot read;
 //   errc::invalid_argument for arguments SQS could only refuse (or credentials sign() refuses);
+//   SqsError::no_credentials when the provider has no current credentials (retryable: a refresh heals it);
 //   otherwise the transport error exactly as http::PartnerClient::post returns it.
 struct Failure {
   error_code code;

@@ -169,6 +169,57 @@ TEST(SqsClientWire, SignsExactlyTheHeadersItSends) { check_signing(long_term());
 
 TEST(SqsClientWire, SignsAndSendsTheSessionToken) { check_signing(with_session()); }
 
+// A provider whose set the test swaps, as a refresh would.
+class SwappableCredentials final : public conveyor::aws::CredentialsProvider {
+ public:
+  conveyor::aws::CredentialsPtr current() const override {
+    std::lock_guard lock(mutex_);
+    return current_;
+  }
+  const std::string& source() const override { return source_; }
+  void set(conveyor::aws::CredentialsPtr next) {
+    std::lock_guard lock(mutex_);
+    current_ = std::move(next);
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  conveyor::aws::CredentialsPtr current_;
+  const std::string source_ = "test";
+};
+
+TEST(SqsClientWire, SignsEachRequestWithTheProvidersCurrentCredentials) {
+  RecordingServer server(json_response(200, R"({"QueueUrl":"http://sqs.us-east-1.localhost:1/000000000000/q"})"));
+  auto provider = std::make_shared<SwappableCredentials>();
+  provider->set(std::make_shared<const Credentials>(with_session()));
+  ClientOptions options = options_for(server.endpoint(), Credentials{"AKIDUNUSED", "unused-secret", ""});
+  options.credentials_provider = provider;
+  asio::io_context io;
+  Client client(io.get_executor(), options);
+  const Credentials refreshed{"ASIAREFRESHED", "refreshed/secret", "refreshed-session-token"};
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    CO_ASSERT(co_await client.get_queue_url("q"));
+    provider->set(std::make_shared<const Credentials>(refreshed));
+    CO_ASSERT(co_await client.get_queue_url("q"));
+    // Expired, refresh failing: nothing is sent, and the failure is worth retrying.
+    provider->set(nullptr);
+    auto none = co_await client.get_queue_url("q");
+    CO_ASSERT(!none);
+    EXPECT_EQ(none.error().code, conveyor::sqs::make_error_code(SqsError::no_credentials));
+    EXPECT_TRUE(none.error().retryable());
+  });
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_NE(requests[0].headers.at("Authorization").find("Credential=" + with_session().access_key_id + "/"),
+            std::string::npos);
+  EXPECT_NE(requests[1].headers.at("Authorization").find("Credential=" + refreshed.access_key_id + "/"),
+            std::string::npos);
+  EXPECT_EQ(requests[0].headers.at("X-Amz-Security-Token"), with_session().session_token);
+  expect_signed_as_sent(requests[0], with_session(), client.target());
+  EXPECT_EQ(requests[1].headers.at("X-Amz-Security-Token"), refreshed.session_token);
+  expect_signed_as_sent(requests[1], refreshed, client.target());
+}
+
 TEST(SqsClientWire, SendsToTheEndpointWhateverHostTheQueueUrlNames) {
   RecordingServer server(json_response(200, R"({"Attributes":{"ApproximateNumberOfMessages":"3"}})"));
   asio::io_context io;
