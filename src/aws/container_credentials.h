@@ -15,10 +15,10 @@
 namespace conveyor::aws {
 
 struct ContainerOptions {
-  std::string relative_uri;              // AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; wins over full_uri
-  std::string full_uri;                  // AWS_CONTAINER_CREDENTIALS_FULL_URI
-  std::string authorization_token;       // secret: never logged
-  std::string authorization_token_file;  // wins over authorization_token
+  std::string relative_uri{};              // AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; wins over full_uri
+  std::string full_uri{};                  // AWS_CONTAINER_CREDENTIALS_FULL_URI
+  std::string authorization_token{};       // secret: never logged
+  std::string authorization_token_file{};  // wins over authorization_token
   std::chrono::milliseconds connect_timeout{2'000};
   std::chrono::milliseconds request_timeout{5'000};
 };

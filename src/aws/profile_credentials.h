@@ -20,11 +20,11 @@
 namespace conveyor::aws {
 
 struct ProfileOptions {
-  std::string profile;  // AWS_PROFILE; empty: "default"
-  std::string credentials_file;  // AWS_SHARED_CREDENTIALS_FILE; empty: <home>/.aws/credentials; "~/" expanded
-  std::string config_file;       // AWS_CONFIG_FILE; empty: <home>/.aws/config; "~/" expanded
-  std::string home;              // $HOME; empty: only explicit absolute paths are read
-  WebIdentityOptions web_identity;  // endpoint, region and timeouts for a role_arn profile
+  std::string profile{};  // AWS_PROFILE; empty: "default"
+  std::string credentials_file{};  // AWS_SHARED_CREDENTIALS_FILE; empty: <home>/.aws/credentials; "~/" expanded
+  std::string config_file{};       // AWS_CONFIG_FILE; empty: <home>/.aws/config; "~/" expanded
+  std::string home{};              // $HOME; empty: only explicit absolute paths are read
+  WebIdentityOptions web_identity{};  // endpoint, region and timeouts for a role_arn profile
 };
 
 // One INI file: section name (as written, trimmed) -> key (lower-cased) -> value (trimmed).

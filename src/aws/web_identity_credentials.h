@@ -17,15 +17,15 @@
 namespace conveyor::aws {
 
 struct WebIdentityOptions {
-  std::string role_arn;
-  std::string token_file;
-  std::string session_name;  // empty: "conveyor-<milliseconds since the epoch>", as the SDKs make one up
-  std::string sts_endpoint;  // http(s)://host[:port] (AWS_ENDPOINT_URL_STS); empty: https://sts.<region>.amazonaws.com
-  std::string region;
+  std::string role_arn{};
+  std::string token_file{};
+  std::string session_name{};  // empty: "conveyor-<milliseconds since the epoch>", as the SDKs make one up
+  std::string sts_endpoint{};  // http(s)://host[:port] (AWS_ENDPOINT_URL_STS); empty: https://sts.<region>.amazonaws.com
+  std::string region{};
   std::string origin = "web identity";  // how name() calls it, e.g. "profile 'ci' (web identity)"
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds request_timeout{10'000};
-  std::string tls_ca_file;  // tests only: trust this CA for an https endpoint
+  std::string tls_ca_file{};  // tests only: trust this CA for an https endpoint
 };
 
 class WebIdentityCredentials final : public CredentialsSource {
