@@ -12,6 +12,7 @@
 # QUEUE=SQS runs the same path on Amazon SQS's protocol against the fauxqs
 # emulator (tools/fauxqs, one Node process on 127.0.0.1) instead of Redis; the
 # queue server's own CPU is measured either way, to show which side limits.
+# PARTNER=host:port PARTNER_PID=pid works against a simulator already running (bench/floor.sh).
 # SCRAPE=1 has a scraper GET the worker's /metrics every second while it runs,
 # as Prometheus would, to measure what collecting metrics costs.
 # The last line, "RESULT key=value ...", is for bench/compare.sh.
@@ -49,12 +50,17 @@ else
 fi
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
-"$BIN" partner --listen 127.0.0.1:0 --delay "$DELAY" --threads "$PARTNER_THREADS" >"$work/partner.out" 2>"$work/partner.err" &
-partner_pid=$!
-pids+=($partner_pid)
-disown
-for _ in $(seq 1 200); do grep -q listening "$work/partner.out" 2>/dev/null && break; sleep 0.05; done
-partner=$(sed -n 's/^listening on //p' "$work/partner.out")
+if [ -n "${PARTNER:-}" ]; then  # a simulator already running (bench/floor.sh): PARTNER=host:port PARTNER_PID=pid
+  partner=$PARTNER
+  partner_pid=${PARTNER_PID:?PARTNER needs PARTNER_PID}
+else
+  "$BIN" partner --listen 127.0.0.1:0 --delay "$DELAY" --threads "$PARTNER_THREADS" >"$work/partner.out" 2>"$work/partner.err" &
+  partner_pid=$!
+  pids+=($partner_pid)
+  disown
+  for _ in $(seq 1 200); do grep -q listening "$work/partner.out" 2>/dev/null && break; sleep 0.05; done
+  partner=$(sed -n 's/^listening on //p' "$work/partner.out")
+fi
 
 export QUEUE SHARDS CHANNEL_NAME TARGET_URL="http://$partner/shipments"
 "$BIN" publish --count "$N" | sed 's/^/publish: /'
