@@ -270,7 +270,8 @@ asio::awaitable<Result<std::unique_ptr<queue::QueueAdmin>>> connect_admin(const 
   }
   auto connection = co_await redis::Connection::connect(executor, layout.redis, settings.connect_timeout, why);
   if (!connection) co_return connection.error();
-  co_return std::unique_ptr<queue::QueueAdmin>(std::make_unique<queue::RedisAdmin>(std::move(*connection), layout.shards));
+  co_return std::unique_ptr<queue::QueueAdmin>(std::make_unique<queue::RedisAdmin>(std::move(*connection), layout.shards,
+                                                                                        queue::key_layout_of(layout.redis)));
 }
 
 asio::awaitable<Result<std::unique_ptr<queue::Producer>>> connect_producer(const QueueLayout& layout,
