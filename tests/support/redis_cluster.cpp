@@ -1,5 +1,6 @@
 #include "support/redis_cluster.h"
 
+#include <cstdlib>
 #include <stdexcept>
 
 #include "support/child_process.h"
@@ -94,6 +95,29 @@ void RedisCluster::kill(RedisServer& node) {
     if (nodes_[i].get() == &node) dead_[i] = true;
   }
   node.kill();
+}
+
+bool RedisCluster::wait_until_replicated(std::chrono::milliseconds timeout) {
+  // A master's INFO replication: "master_repl_offset:N" and one
+  // "slaveK:ip=...,port=...,state=online,offset=M,lag=0" per replica.
+  const auto number_after = [](const std::string& text, const std::string& label) -> long long {
+    const auto at = text.find(label);
+    return at == std::string::npos ? -1 : std::atoll(text.c_str() + at + label.size());
+  };
+  return wait_until(
+      [&] {
+        for (std::size_t i = 0; i < nodes_.size(); ++i) {
+          if (dead_[i]) continue;
+          const std::string info = nodes_[i]->query({"INFO", "replication"});
+          if (!has_line(info, "role:master")) continue;
+          const long long offset = number_after(info, "master_repl_offset:");
+          for (std::size_t at = info.find(",offset="); at != std::string::npos; at = info.find(",offset=", at + 1)) {
+            if (std::atoll(info.c_str() + at + 8) != offset) return false;
+          }
+        }
+        return true;
+      },
+      timeout, 20ms);
 }
 
 bool RedisCluster::wait_until_ok(std::chrono::milliseconds timeout) {

@@ -40,6 +40,9 @@ class RedisCluster {
   // Waits until every live node says cluster_state:ok and agrees that no slot is served by a
   // dead node (after a kill: until a replica took over). False when `timeout` passes first.
   bool wait_until_ok(std::chrono::milliseconds timeout);
+  // Waits until every live replica has every write its master has (replication offsets equal):
+  // after it, killing a master loses no write made before the call.
+  bool wait_until_replicated(std::chrono::milliseconds timeout);
 
  private:
   const RedisServer& any_live() const;
