@@ -24,6 +24,7 @@
 #include "queue/sqs/sqs_producer.h"
 #include "queue/sqs/sqs_queue.h"
 #include "redis/connection.h"
+#include "redis/slot.h"
 
 namespace conveyor::cli {
 namespace asio = boost::asio;
@@ -218,6 +219,13 @@ QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_le
   QueueLayout layout;
   layout.redis = redis_endpoint(settings);
   layout.shards = queue::shard_names(settings.channel, settings.shards);
+  if (layout.redis.cluster && redis::hash_tag(settings.channel) == settings.channel &&
+      settings.channel.find('}') != std::string::npos) {
+    // "{C}:leases" would hash on the part before the '}', not on C: no name shares C's slot.
+    throw config::ConfigError(fmt::format(
+        "CHANNEL_NAME: '{}' holds a '}}' but no {{tag}}: on a Redis Cluster its lease keys could not share its slot",
+        settings.channel));
+  }
   check_redis_at_start(layout, settings);
   return layout;
 }
