@@ -214,6 +214,10 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> ClusterConnection::connect(
       continue;
     }
     state->map = std::move(*map);
+    // The seed's connection was for the map only: a shard's queue then holds one connection, to
+    // its slot's master (the lane's socket budget counts one per shard).
+    held->close();
+    state->nodes.clear();
     co_return std::unique_ptr<Connection>(std::make_unique<ClusterConnection>(std::move(state)));
   }
   co_return last;
