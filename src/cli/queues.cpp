@@ -26,6 +26,7 @@
 #include "queue/sqs/sqs_producer.h"
 #include "queue/sqs/sqs_queue.h"
 #include "redis/connection.h"
+#include "redis/slot.h"
 
 namespace conveyor::cli {
 namespace asio = boost::asio;
@@ -249,6 +250,13 @@ QueueLayout resolve_queues(const config::Settings& settings, DeadLetters dead_le
   QueueLayout layout;
   layout.redis = redis_endpoint(settings);
   layout.shards = queue::shard_names(settings.channel, settings.shards);
+  if (layout.redis.cluster && redis::hash_tag(settings.channel) == settings.channel &&
+      settings.channel.find('}') != std::string::npos) {
+    // "{C}:leases" would hash on the part before the '}', not on C: no name shares C's slot.
+    throw config::ConfigError(fmt::format(
+        "CHANNEL_NAME: '{}' holds a '}}' but no {{tag}}: on a Redis Cluster its lease keys could not share its slot",
+        settings.channel));
+  }
   check_redis_at_start(layout, settings);
   return layout;
 }
@@ -301,7 +309,8 @@ asio::awaitable<Result<std::unique_ptr<queue::QueueAdmin>>> connect_admin(const 
   }
   auto connection = co_await redis::Connection::connect(executor, layout.redis, settings.connect_timeout, why);
   if (!connection) co_return connection.error();
-  co_return std::unique_ptr<queue::QueueAdmin>(std::make_unique<queue::RedisAdmin>(std::move(*connection), layout.shards));
+  co_return std::unique_ptr<queue::QueueAdmin>(std::make_unique<queue::RedisAdmin>(std::move(*connection), layout.shards,
+                                                                                        queue::key_layout_of(layout.redis)));
 }
 
 asio::awaitable<Result<std::unique_ptr<queue::Producer>>> connect_producer(const QueueLayout& layout,

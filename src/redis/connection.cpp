@@ -1,4 +1,5 @@
 #include "redis/connection.h"
+#include "redis/cluster_connection.h"
 
 // GCC 12 reports a false -Wmismatched-new-delete when it inlines the frame
 // of an Asio awaitable (operator new and delete are both Asio's own).
@@ -476,6 +477,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(asio::a
                                                                          const Endpoint& endpoint,
                                                                          std::chrono::milliseconds timeout,
                                                                          std::string* why) {
+  if (endpoint.cluster) co_return co_await ClusterConnection::connect(executor, endpoint, timeout, why);
   if (!endpoint.tls) {
     co_return co_await open<tcp::socket>(executor, endpoint, timeout, nullptr, why);
   }
@@ -514,12 +516,18 @@ asio::awaitable<Result<Reply>> Script::run(Connection& connection, std::span<con
   auto reply = co_await connection.command(evalsha);
   if (!reply || !reply->is_error() || !reply->string.starts_with("NOSCRIPT")) co_return reply;
 
-  // The server lost its script cache (restart, failover, SCRIPT FLUSH).
+  // The server lost its script cache (restart, failover, SCRIPT FLUSH). On a cluster the slot
+  // may move between the load and the EVALSHA (which then runs where the script is unknown):
+  // load it there too, a bounded number of times.
   const std::vector<std::vector<std::string_view>> reload{{"SCRIPT", "LOAD", source_}, evalsha};
-  auto replies = co_await connection.pipeline(reload);
-  if (!replies) co_return replies.error();
-  if (replies->front().is_error()) co_return std::move(replies->front());
-  co_return std::move(replies->back());
+  for (int attempt = 0;; ++attempt) {
+    auto replies = co_await connection.pipeline(reload);
+    if (!replies) co_return replies.error();
+    if (replies->front().is_error()) co_return std::move(replies->front());
+    const Reply& last = replies->back();
+    if (attempt < 2 && last.is_error() && last.string.starts_with("NOSCRIPT")) continue;
+    co_return std::move(replies->back());
+  }
 }
 
 }  // namespace conveyor::redis

@@ -36,7 +36,8 @@ class Connection {
   // ConnectError::select_failed; if `why` is given, it gets a sentence naming
   // the endpoint and quoting the server's words ("Redis at redis://:***@h:6379/0
   // refused the login: WRONGPASS ..."), never the password. Other failures
-  // name the step and Asio's reason. `why` must outlive the call.
+  // name the step and Asio's reason. `why` must outlive the call. A cluster
+  // endpoint (redis+cluster://) gives a ClusterConnection (cluster_connection.h).
   static boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(
       boost::asio::any_io_executor executor, const Endpoint& endpoint,
       std::chrono::milliseconds timeout, std::string* why = nullptr);
@@ -68,8 +69,9 @@ class Script {
   const std::string& source() const { return source_; }
   const std::string& sha1() const { return sha1_; }
 
-  // EVALSHA, falling back to SCRIPT LOAD + EVALSHA (one round trip) once if
-  // the server lost it. The Script and the Connection must outlive the call.
+  // EVALSHA, falling back to SCRIPT LOAD + EVALSHA (one round trip) if the
+  // server lost it (a restart, or a replica promoted in a cluster; a slot that
+  // moves meanwhile gets the load again, twice at most). The Script and the Connection must outlive the call.
   boost::asio::awaitable<Result<Reply>> run(Connection& connection,
                                             std::span<const std::string_view> keys,
                                             std::span<const std::string_view> args) const;

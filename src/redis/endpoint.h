@@ -1,17 +1,27 @@
 // Where a Redis server is and how to log in: parsed from a REDIS_URL of the
 // form redis://[[user]:password@]host[:port][/db][?ca_file=PATH&verify=BOOL],
-// or rediss:// for TLS. The password is kept out of every formatted form
-// (to_string masks it) and out of every error text.
+// or rediss:// for TLS; or of a Redis Cluster, redis+cluster://[[user]:password@]
+// host:port[,host:port...][?...] (rediss+cluster:// for TLS), which lists seed
+// nodes. The password is kept out of every formatted form (to_string masks it)
+// and out of every error text.
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/error.h"
 
 namespace conveyor::redis {
+
+// One node's address: a seed of a cluster URL, or a node of its slot map.
+struct NodeAddress {
+  std::string host;
+  std::uint16_t port = 6379;
+  bool operator==(const NodeAddress&) const = default;
+};
 
 struct Endpoint {
   std::string host = "127.0.0.1";
@@ -28,8 +38,17 @@ struct Endpoint {
   // (timed_out) so its owner reconnects rather than waiting forever. We send
   // no blocking commands, and our scripts run in milliseconds.
   std::chrono::milliseconds reply_timeout{30'000};
+  // redis+cluster://: the seed nodes (host:port above is the first); the
+  // client learns the rest from the cluster (cluster/cluster_connection.h).
+  // A cluster has database 0 only.
+  bool cluster = false;
+  std::vector<NodeAddress> seeds;
 
-  // "redis://127.0.0.1:6379/0", with the password shown as "***".
+  // The same login and TLS settings, at one node of the cluster (not a cluster URL).
+  Endpoint at(const NodeAddress& node) const;
+
+  // "redis://127.0.0.1:6379/0", with the password shown as "***";
+  // "redis+cluster://h1:7000,h2:7001" for a cluster.
   std::string to_string() const;
 };
 

@@ -1,4 +1,5 @@
-// The delivery contract, end to end with real processes, run over both backends (REDIS and SQS):
+// The delivery contract, end to end with real processes, run over both backends (REDIS and SQS,
+// and REDIS on a Redis Cluster):
 // redis-server or the fauxqs SQS emulator, the partner simulator and the conveyor binary, on
 // free 127.0.0.1 ports. Every test checks delivery by content (the partner's recorded bodies),
 // not only by counts, and then that nothing is left in the queue.
@@ -86,7 +87,7 @@ TEST_P(Delivery, FourShardsAreAllReadAndEveryMessageDeliveredOnce) {
   PartnerSimulator partner({"--delay", "10ms"});
   publish(5'000, 4);
   for (int i = 0; i < 4; ++i) {  // round-robin: each shard has its quarter
-    const std::string shard = std::string(kChannel) + (GetParam() == Backend::redis ? ":" : "-") + std::to_string(i);
+    const std::string shard = std::string(kChannel) + (GetParam() == Backend::sqs ? "-" : ":") + std::to_string(i);
     EXPECT_EQ(queue.waiting(shard), 1'250u) << shard;
   }
   const auto done = run(work(partner, {"--until-empty", "--shards", "4", "--concurrency", "400", "--threads", "2"}), 120s);
@@ -292,9 +293,12 @@ TEST_P(Delivery, APartnerThatNeverAnswersIsDeadLetteredAsATimeoutNamingRequestTi
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(BothBackends, Delivery, ::testing::Values(Backend::redis, Backend::sqs),
+// The Redis queue also runs the contract on a Redis Cluster (one cluster shared by the suite).
+INSTANTIATE_TEST_SUITE_P(BothBackends, Delivery, ::testing::Values(Backend::redis, Backend::sqs, Backend::redis_cluster),
                          [](const ::testing::TestParamInfo<Backend>& info) {
-                           return info.param == Backend::redis ? std::string("Redis") : std::string("Sqs");
+                           return info.param == Backend::redis ? std::string("Redis")
+                                  : info.param == Backend::sqs ? std::string("Sqs")
+                                                               : std::string("RedisCluster");
                          });
 
 }  // namespace

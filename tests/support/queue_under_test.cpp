@@ -13,23 +13,37 @@
 namespace conveyor::testing {
 
 std::ostream& operator<<(std::ostream& out, Backend backend) {
-  return out << (backend == Backend::redis ? "REDIS" : "SQS");
+  return out << (backend == Backend::redis ? "REDIS" : backend == Backend::sqs ? "SQS" : "REDIS_CLUSTER");
 }
+
+namespace {
+
+// One cluster for the whole test process: forming one takes seconds.
+RedisCluster& shared_cluster() {
+  static RedisCluster cluster;
+  return cluster;
+}
+
+}  // namespace
 
 QueueUnderTest::QueueUnderTest(Backend backend) : backend_(backend) {
   if (backend == Backend::redis) {
     redis_ = std::make_unique<RedisServer>();
+  } else if (backend == Backend::redis_cluster) {
+    cluster_ = &shared_cluster();
+    for (std::size_t i = 0; i < cluster_->size(); ++i) cluster_->node(i).query({"FLUSHALL"});  // replicas refuse: fine
+    if (!cluster_->wait_until_replicated(std::chrono::seconds(10))) throw std::runtime_error("cluster replicas lag");
   } else {
     sqs_ = std::make_unique<SqsEmulator>();
   }
 }
 
 std::vector<std::string> QueueUnderTest::shard_names(const std::string& channel, std::size_t shards) const {
-  return queue::shard_names(channel, shards, backend_ == Backend::redis ? ':' : '-');
+  return queue::shard_names(channel, shards, is_redis() ? ':' : '-');
 }
 
 void QueueUnderTest::create(const std::string& channel, std::size_t shards) {
-  if (backend_ == Backend::redis) return;
+  if (is_redis()) return;
   auto names = shard_names(channel, shards);
   names.push_back(channel + "-dead");  // the dead-letter queue work looks up by convention
   for (const std::string& name : names) {
@@ -59,11 +73,12 @@ void QueueUnderTest::publish(const std::string& channel, const std::vector<std::
 
 std::vector<std::string> QueueUnderTest::args() const {
   if (backend_ == Backend::redis) return {"--queue", "REDIS", "--redis-url", redis_->url()};
+  if (backend_ == Backend::redis_cluster) return {"--queue", "REDIS", "--redis-url", cluster_->url()};
   return {"--queue", "SQS"};
 }
 
 std::vector<std::string> QueueUnderTest::env() const {
-  if (backend_ == Backend::redis) return {};
+  if (is_redis()) return {};
   return sqs_->environment();
 }
 
@@ -76,10 +91,10 @@ std::map<std::string, std::size_t> QueueUnderTest::sqs_counts(const std::string&
 std::size_t QueueUnderTest::waiting(const std::string& channel, std::size_t shards) const {
   std::size_t total = 0;
   for (const std::string& name : shard_names(channel, shards)) {
-    if (backend_ == Backend::redis) {
+    if (is_redis()) {
       // The list, and messages released or waiting for a retry.
-      total += static_cast<std::size_t>(redis_->integer({"LLEN", name}));
-      total += static_cast<std::size_t>(redis_->integer({"ZCARD", queue::RedisQueue::keys_of(name).delayed}));
+      total += static_cast<std::size_t>(redis_integer({"LLEN", name}));
+      total += static_cast<std::size_t>(redis_integer({"ZCARD", keys_of(name).delayed}));
     } else {
       auto counts = sqs_counts(name);
       total += counts["ApproximateNumberOfMessages"] + counts["ApproximateNumberOfMessagesDelayed"];
@@ -91,8 +106,8 @@ std::size_t QueueUnderTest::waiting(const std::string& channel, std::size_t shar
 std::size_t QueueUnderTest::in_flight(const std::string& channel, std::size_t shards) const {
   std::size_t total = 0;
   for (const std::string& name : shard_names(channel, shards)) {
-    if (backend_ == Backend::redis) {
-      total += static_cast<std::size_t>(redis_->integer({"ZCARD", queue::RedisQueue::keys_of(name).leases}));
+    if (is_redis()) {
+      total += static_cast<std::size_t>(redis_integer({"ZCARD", keys_of(name).leases}));
     } else {
       total += sqs_counts(name)["ApproximateNumberOfMessagesNotVisible"];
     }
@@ -103,12 +118,20 @@ std::size_t QueueUnderTest::in_flight(const std::string& channel, std::size_t sh
 void QueueUnderTest::expect_drained(const std::string& channel, std::size_t shards) const {
   EXPECT_EQ(waiting(channel, shards), 0u);
   EXPECT_EQ(in_flight(channel, shards), 0u);
-  if (backend_ != Backend::redis) return;
+  if (!is_redis()) return;
   for (const std::string& name : shard_names(channel, shards)) {
-    const auto keys = queue::RedisQueue::keys_of(name);
-    EXPECT_EQ(redis_->integer({"HLEN", keys.bodies}), 0) << name;
-    EXPECT_EQ(redis_->integer({"HLEN", keys.attempts}), 0) << name;
+    const auto keys = keys_of(name);
+    EXPECT_EQ(redis_integer({"HLEN", keys.bodies}), 0) << name;
+    EXPECT_EQ(redis_integer({"HLEN", keys.attempts}), 0) << name;
   }
+}
+
+long long QueueUnderTest::redis_integer(const std::vector<std::string>& args) const {
+  return redis_ ? redis_->integer(args) : cluster_->integer(args);
+}
+
+queue::RedisQueue::Keys QueueUnderTest::keys_of(const std::string& shard) const {
+  return queue::RedisQueue::keys_of(shard, cluster_ ? queue::KeyLayout::hash_tagged : queue::KeyLayout::plain);
 }
 
 }  // namespace conveyor::testing

@@ -10,12 +10,16 @@
 #include <string>
 #include <vector>
 
+#include "queue/redis/redis_queue.h"
+#include "support/redis_cluster.h"
 #include "support/redis_server.h"
 #include "support/sqs_emulator.h"
 
 namespace conveyor::testing {
 
-enum class Backend { redis, sqs };
+// redis_cluster: the Redis backend on a Redis Cluster (three masters, three replicas) shared by
+// every test of the process and emptied (FLUSHALL) for each.
+enum class Backend { redis, sqs, redis_cluster };
 std::ostream& operator<<(std::ostream& out, Backend backend);
 
 class QueueUnderTest {
@@ -49,9 +53,14 @@ class QueueUnderTest {
  private:
   std::vector<std::string> shard_names(const std::string& channel, std::size_t shards) const;
   std::map<std::string, std::size_t> sqs_counts(const std::string& name) const;
+  bool is_redis() const { return backend_ != Backend::sqs; }
+  // A command at the Redis server, or at the master of args[1] on the cluster.
+  long long redis_integer(const std::vector<std::string>& args) const;
+  queue::RedisQueue::Keys keys_of(const std::string& shard) const;
 
   Backend backend_;
   std::unique_ptr<RedisServer> redis_;
+  RedisCluster* cluster_ = nullptr;  // the process's shared cluster
   std::unique_ptr<SqsEmulator> sqs_;
   std::map<std::string, std::string> queue_urls_;  // SQS queue name -> URL
 };

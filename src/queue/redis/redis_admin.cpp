@@ -54,13 +54,14 @@ Result<std::int64_t> integer_of(const Result<redis::Reply>& reply) {
 
 }  // namespace
 
-RedisAdmin::RedisAdmin(std::unique_ptr<redis::Connection> connection, std::vector<std::string> shards)
-    : connection_(std::move(connection)), shards_(std::move(shards)) {}
+RedisAdmin::RedisAdmin(std::unique_ptr<redis::Connection> connection, std::vector<std::string> shards,
+                       KeyLayout layout)
+    : connection_(std::move(connection)), shards_(std::move(shards)), layout_(layout) {}
 
 boost::asio::awaitable<Result<std::vector<ShardCounts>>> RedisAdmin::counts() {
   std::vector<ShardCounts> out;
   for (const std::string& shard : shards_) {
-    const auto k = RedisQueue::keys_of(shard);
+    const auto k = RedisQueue::keys_of(shard, layout_);
     // Released messages wait in the delayed set with score 0, and parked ones behind their
     // ordering key (key_order.h): they count as waiting.
     const std::vector<std::vector<std::string_view>> commands = {
@@ -111,7 +112,7 @@ boost::asio::awaitable<Result<std::vector<DeadMessage>>> RedisAdmin::dead_letter
   std::vector<DeadMessage> out;
   for (const std::string& shard : shards_) {
     if (out.size() >= limit) break;
-    const auto k = RedisQueue::keys_of(shard);
+    const auto k = RedisQueue::keys_of(shard, layout_);
     const std::string stop = std::to_string(limit - out.size() - 1);
     const std::vector<std::string_view> range = {"ZRANGE", k.dead, "0", stop};
     auto ids = co_await connection_->command(range);
@@ -143,7 +144,7 @@ boost::asio::awaitable<Result<std::vector<DeadMessage>>> RedisAdmin::dead_letter
 boost::asio::awaitable<Result<std::size_t>> RedisAdmin::requeue(std::span<const std::string> ids) {
   std::size_t moved = 0;
   for (const std::string& shard : shards_) {
-    const auto k = RedisQueue::keys_of(shard);
+    const auto k = RedisQueue::keys_of(shard, layout_);
     const std::vector<std::string_view> keys = {k.list, k.dead, k.dead_bodies, k.dead_reasons, k.dead_bytes};
     const std::vector<std::string_view> args(ids.begin(), ids.end());
     auto n = integer_of(co_await requeue_script().run(*connection_, keys, args));
@@ -156,7 +157,7 @@ boost::asio::awaitable<Result<std::size_t>> RedisAdmin::requeue(std::span<const 
 boost::asio::awaitable<Result<std::size_t>> RedisAdmin::purge() {
   std::size_t purged = 0;
   for (const std::string& shard : shards_) {
-    const auto k = RedisQueue::keys_of(shard);
+    const auto k = RedisQueue::keys_of(shard, layout_);
     const std::vector<std::string_view> keys = {k.dead, k.dead_bodies, k.dead_reasons, k.dead_bytes};
     auto n = integer_of(co_await purge_script().run(*connection_, keys, {}));
     if (!n) co_return n.error();

@@ -9,14 +9,17 @@
 #include <vector>
 
 #include "queue/queue_admin.h"
+#include "queue/redis/redis_queue.h"
 #include "redis/connection.h"
 
 namespace conveyor::queue {
 
 class RedisAdmin final : public QueueAdmin {
  public:
-  // `shards`: the channel's list names (queue::shard_names).
-  RedisAdmin(std::unique_ptr<redis::Connection> connection, std::vector<std::string> shards);
+  // `shards`: the channel's list names (queue::shard_names); `layout`: how their companion keys
+  // are named (hash-tagged on a cluster, see RedisQueue::keys_of).
+  RedisAdmin(std::unique_ptr<redis::Connection> connection, std::vector<std::string> shards,
+             KeyLayout layout = KeyLayout::plain);
 
   boost::asio::awaitable<Result<std::vector<ShardCounts>>> counts() override;
   boost::asio::awaitable<Result<std::vector<DeadMessage>>> dead_letters(std::size_t limit, std::size_t body_bytes) override;
@@ -27,6 +30,7 @@ class RedisAdmin final : public QueueAdmin {
  private:
   std::unique_ptr<redis::Connection> connection_;
   std::vector<std::string> shards_;
+  KeyLayout layout_;
 };
 
 }  // namespace conveyor::queue

@@ -24,6 +24,7 @@
 #include "queue/redis/dead_retention.h"
 #include "queue/redis/key_order.h"
 #include "redis/connection.h"
+#include "redis/slot.h"
 
 namespace conveyor::queue {
 namespace {
@@ -298,7 +299,7 @@ struct RedisQueue::State {
         const DeadLetterRetention& retention, std::size_t max_message_bytes, const std::vector<OrderRule>& order)
       : executor(executor),
         endpoint(std::move(endpoint)),
-        keys(keys_of(channel)),
+        keys(keys_of(channel, key_layout_of(this->endpoint))),
         lease_ms(std::to_string(std::max<std::int64_t>(1, lease_timeout.count()))),
         max_message_bytes(std::to_string(std::min<std::size_t>(max_message_bytes, kLuaNumberLimit))),
         connect_timeout(connect_timeout),
@@ -523,8 +524,14 @@ struct RedisQueue::State {
   }
 };
 
-RedisQueue::Keys RedisQueue::keys_of(const std::string& channel) {
-  return {.list = channel,
+KeyLayout key_layout_of(const redis::Endpoint& endpoint) {
+  return endpoint.cluster ? KeyLayout::hash_tagged : KeyLayout::plain;
+}
+
+RedisQueue::Keys RedisQueue::keys_of(const std::string& list, KeyLayout layout) {
+  const bool tagged = layout == KeyLayout::hash_tagged && redis::hash_tag(list) == list;
+  const std::string channel = tagged ? "{" + list + "}" : list;
+  return {.list = list,
           .leases = channel + ":leases",
           .bodies = channel + ":bodies",
           .attempts = channel + ":attempts",

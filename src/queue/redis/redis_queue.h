@@ -2,7 +2,8 @@
 // raw JSON onto a list; workers take messages under expiring leases, so a
 // message is never lost (at-least-once) and keeps one id on every attempt.
 //
-// Design, for channel C:
+// Design, for channel C (on a Redis Cluster, "{C}" stands for "C" in every companion key's name,
+// see keys_of):
 //   C            the producers' list. Never renamed, entries untouched: any
 //                producer that can RPUSH can feed us.
 //   C:leases     ZSET id -> lease deadline (ms): messages some worker holds.
@@ -95,6 +96,11 @@ namespace conveyor::queue {
 
 struct DeadLetterRetention;  // dead_retention.h
 
+// How a channel's companion keys are named: as they always were (one Redis), or hash-tagged on
+// the list's name so that they share its slot (Redis Cluster).
+enum class KeyLayout { plain, hash_tagged };
+KeyLayout key_layout_of(const redis::Endpoint& endpoint);
+
 class RedisQueue final : public QueueBackend {
  public:
   // Connects lazily, on first use. `lease_timeout`: how long a leased message
@@ -131,13 +137,17 @@ class RedisQueue final : public QueueBackend {
   // throws is what a bug in the writer looks like: the queue then fails for good (see on_failure).
   void set_write_hook(std::function<void()> hook);
 
-  // The Redis keys of a channel, for tools and tests.
+  // The Redis keys of a channel (one shard's list), for tools and tests. With KeyLayout::plain
+  // (one Redis) they are as listed above; with KeyLayout::hash_tagged (a cluster) each companion
+  // key's prefix is "{C}" instead of "C", so that it hashes, as the list "C" does, on C: every
+  // key a script touches sits in the list's slot. A channel that holds a {tag} already hashes on
+  // its tag: its companions only get the suffixes ("a{t}b:leases").
   struct Keys {
     std::string list, leases, bodies, attempts, delayed, dead, dead_bodies, dead_reasons, dead_bytes;
     std::string order_holders, order_key_of, order_waiting, order_sweep;
     std::string order_wait;  // the prefix of the wait lists: order_wait + key
   };
-  static Keys keys_of(const std::string& channel);
+  static Keys keys_of(const std::string& channel, KeyLayout layout = KeyLayout::plain);
 
   struct State;  // shared with the flusher, so it can outlive `this` safely
 
