@@ -1,5 +1,7 @@
 #include "redis/endpoint.h"
 
+#include "redis/sentinel.h"
+
 #include <charconv>
 #include <limits>
 
@@ -24,6 +26,7 @@ bool parse_number(std::string_view text, Int& out) {
 }  // namespace
 
 std::string Endpoint::to_string() const {
+  if (!sentinels.empty()) return sentinel_url(*this);
   boost::urls::url u;
   u.set_scheme(tls ? "rediss" : "redis");
   if (!username.empty() || !password.empty()) {
@@ -41,6 +44,7 @@ std::string Endpoint::to_string() const {
 Result<Endpoint> parse_endpoint(std::string_view text, std::string* why) {
   // Reasons name the part that is wrong but never echo the URL: it may carry
   // a password.
+  if (is_sentinel_url(text)) return parse_sentinel_url(text, why);
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) return reject(why, "not a URL of the form redis://[[user]:password@]host[:port][/db]");
   const boost::urls::url_view u = *parsed;
