@@ -126,7 +126,7 @@ TEST_F(SentinelConnect, AnUnknownMasterNameFailsSayingWhatEachSentinelAnswered) 
   });
 }
 
-TEST_F(SentinelConnect, AConnectionClosesItselfWhenItsServerIsDemoted) {
+TEST_F(SentinelConnect, AConnectionClosesItselfWhenItsServerIsDemotedAndNoReplicaIsTakenForTheMaster) {
   run(io, [&]() -> asio::awaitable<void> {
     auto connection = co_await Connection::connect(co_await asio::this_coro::executor, endpoint(), 5s);
     CO_ASSERT(connection);
@@ -140,6 +140,12 @@ TEST_F(SentinelConnect, AConnectionClosesItselfWhenItsServerIsDemoted) {
     CO_ASSERT(refused);
     EXPECT_TRUE(refused->is_error() && refused->string.starts_with("READONLY")) << refused->string;
     EXPECT_FALSE((*connection)->is_open()) << "a READONLY reply must close the connection so it is made again";
+    // The sentinels still name it: a connect now refuses a server that is no master.
+    std::string why;
+    auto again = co_await Connection::connect(co_await asio::this_coro::executor, endpoint(), 5s, &why);
+    CO_ASSERT(!again);
+    EXPECT_EQ(again.error(), ConnectError::not_master) << why;
+    EXPECT_NE(why.find("answers ROLE with 'slave'"), std::string::npos) << why;
   });
 }
 
