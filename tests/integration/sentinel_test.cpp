@@ -1,5 +1,6 @@
 // Conveyor through Redis Sentinel (one master, one replica, three sentinels on loopback): a run
-// delivered exactly once, `stats` answered, and the master killed with kill -9 mid-run: the
+// delivered exactly once, `stats` and `dlq` answered, a cluster-scope rate limit kept on the
+// master, four worker processes sharing the queue, and the master killed with kill -9 mid-run: the
 // sentinels promote the replica, the worker follows it, and no message is lost. Replication is
 // asynchronous, so the failover may repeat messages whose acknowledgements (or leases) the replica
 // never got: they are counted and printed, never failed on.
@@ -8,9 +9,11 @@
 #include <boost/json/parse.hpp>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 
 #include "support/conveyor_harness.h"
 #include "support/redis_sentinel.h"
+#include "support/temp_path.h"
 #include "support/worker_split.h"
 
 namespace conveyor::testing {
@@ -115,6 +118,25 @@ TEST_F(Sentinel, AMasterKilledMidRunIsFollowedToThePromotedReplicaAndNothingIsLo
       static_cast<unsigned long long>(ok), static_cast<unsigned long long>(ok - bodies.size()),
       static_cast<unsigned long long>(partner.stat("duplicates")));
   expect_drained(set.replica());
+}
+
+TEST_F(Sentinel, AClusterScopeRateLimitIsKeptInTheMasterTheSentinelsName) {
+  constexpr std::size_t kMessages = 300;
+  publish(kMessages);
+  PartnerSimulator partner({"--delay", "1ms"});
+  const std::string routes = temp_path("sentinel-routes.toml");
+  std::ofstream(routes) << "[[route]]\nname = \"limited\"\nurl = \"" << partner.url()
+                        << "\"\nrate = \"100/s\"\nburst = 10\nrate_scope = \"cluster\"\n";
+  const auto started = Clock::now();
+  auto worker = start_conveyor(command({"work", "--routes", routes}, {"--until-empty"}));
+  EXPECT_TRUE(wait_until([&] { return set.master().integer({"EXISTS", "conveyor:rate:{limited}"}) == 1; }, 30s))
+      << "the limit's state is not on the master";
+  const auto code = worker.wait(60s);
+  ASSERT_TRUE(code);
+  EXPECT_EQ(*code, 0) << worker.read_all(1s);
+  const double took = std::chrono::duration<double>(Clock::now() - started).count();
+  EXPECT_GE(took, (kMessages - 10) / 100.0 * 0.95) << "the limit was applied";
+  EXPECT_EQ(partner.stat("unique_keys"), kMessages);
 }
 
 // The four-process check of worker_split_test.cpp, through the sentinels.
