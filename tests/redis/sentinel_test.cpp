@@ -114,6 +114,27 @@ TEST_F(SentinelConnect, LandsOnTheMasterTheSentinelsNameSkippingADeadSentinel) {
   EXPECT_EQ(set.master().query({"GET", "through"}), "sentinel");
 }
 
+TEST_F(SentinelConnect, ASentinelWithAPasswordIsAskedWithRedisSentinelPasswordAndNeverShowsIt) {
+  const unsigned short port = set.sentinel_ports().front();
+  ASSERT_EQ(conveyor::testing::query_redis(port, {"ACL", "SETUSER", "default", "on", ">sentinel-secret-5"}), "OK");
+  Endpoint e = endpoint("redis+sentinel://127.0.0.1:" + std::to_string(port) + "/" + set.master_name());
+  run(io, [&]() -> asio::awaitable<void> {
+    std::string why;
+    auto refused = co_await Connection::connect(co_await asio::this_coro::executor, e, 5s, &why);
+    CO_ASSERT(!refused);
+    EXPECT_EQ(refused.error(), ConnectError::no_master);
+    EXPECT_NE(why.find("NOAUTH"), std::string::npos) << why;
+    e.sentinel_password = "sentinel-secret-5";
+    auto connection = co_await Connection::connect(co_await asio::this_coro::executor, e, 5s, &why);
+    CO_ASSERT(connection);
+    e.sentinel_password = "wrong-secret-6";
+    auto wrong = co_await Connection::connect(co_await asio::this_coro::executor, e, 5s, &why);
+    CO_ASSERT(!wrong);
+    EXPECT_NE(why.find("refused the login"), std::string::npos) << why;
+    EXPECT_EQ(why.find("wrong-secret-6"), std::string::npos) << why;
+  });
+}
+
 TEST_F(SentinelConnect, AnUnknownMasterNameFailsSayingWhatEachSentinelAnswered) {
   Endpoint e = endpoint();
   e.master_name = "nosuchmaster";
