@@ -45,6 +45,7 @@ redis::Endpoint redis_endpoint(const config::Settings& settings) {
     // The URL may hold a password: name the problem, not the value.
     throw config::ConfigError(fmt::format("REDIS_URL: {}", why.empty() ? "not a redis:// or rediss:// URL" : why));
   }
+  endpoint->sentinel_password = settings.redis_sentinel_password;
   return *endpoint;
 }
 

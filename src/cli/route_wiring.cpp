@@ -103,6 +103,7 @@ ProcessRoutes::ProcessRoutes(const config::Settings& settings, const config::Lay
           std::string bad;
           auto endpoint = redis::parse_endpoint(settings.redis_url, &bad);
           if (!endpoint) throw config::ConfigError(fmt::format("REDIS_URL: {} (rate_scope = \"cluster\" of route \"{}\" needs it)", bad, r.name));
+          endpoint->sentinel_password = settings.redis_sentinel_password;
           auto reservoir = flow::RateReservoir::create(control, *endpoint, r.name, gcra, settings.connect_timeout);
           reservoirs_.push_back(reservoir);
           rate = std::make_unique<ClusterRate>(std::move(reservoir));

@@ -18,7 +18,8 @@ constexpr std::array kKeys = {
     KeySpec{"SHARDS", "1", "Shards of the channel: 1 is the channel itself; N > 1 is <channel>:0 .. <channel>:N-1 on Redis, <channel>-0 .. <channel>-N-1 on SQS."},
     KeySpec{"SHARD_KEY", "", "JSON field whose value picks a published message's shard (same value, same shard, in order); empty: round-robin."},
     KeySpec{"REDIS_URL", "redis://127.0.0.1:6379/0",
-            "redis://[[user]:password@]host[:port][/db]; rediss:// for TLS."},
+            "redis://[[user]:password@]host[:port][/db]; rediss:// for TLS; redis+sentinel://host[:port][,host[:port]...]/MASTER_NAME[/db] asks Redis Sentinel for the master."},
+    KeySpec{"REDIS_SENTINEL_PASSWORD", "", "With redis+sentinel://: the sentinels' own password (requirepass), if they have one; REDIS_URL's password is the master's (secret, never logged).", true},
     KeySpec{"SQS_QUEUE_URL", "", "SQS queue URL, or comma-separated URLs (one per shard); skips the GetQueueUrl lookup of CHANNEL_NAME."},
     KeySpec{"SQS_ENDPOINT", "", "http(s)://host[:port] every SQS call goes to (an emulator, a VPC endpoint); default: the queue URL's origin, else https://sqs.<region>.amazonaws.com."},
     KeySpec{"AWS_REGION", "", "AWS region of the SQS queue (required with QUEUE=SQS, or AWS_DEFAULT_REGION)."},
@@ -220,6 +221,7 @@ Settings load_settings(const Layers& layers, std::span<const std::string_view> r
   s.shard_key = r.string("SHARD_KEY");
   s.order_key = r.string("ORDER_KEY");
   s.redis_url = r.string("REDIS_URL");
+  s.redis_sentinel_password = r.string("REDIS_SENTINEL_PASSWORD");
   s.target_url = r.string("TARGET_URL");
   s.routes_file = r.string("ROUTES_FILE");
   s.concurrency = r.count("CONCURRENCY", 1, 1'000'000);

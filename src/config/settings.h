@@ -26,6 +26,7 @@ struct Settings {
   std::size_t shards = 1;     // SHARDS: 1 = the channel itself; N = "<channel>:0".."<channel>:N-1" (SQS: '-')
   std::string shard_key;      // SHARD_KEY: JSON field whose value picks a message's shard
   std::string redis_url;      // REDIS_URL: checked by the Redis layer's parser at start
+  std::string redis_sentinel_password;  // REDIS_SENTINEL_PASSWORD: secret, never logged
   std::string target_url;     // TARGET_URL: the partner endpoint messages are POSTed to
   std::string routes_file;    // ROUTES_FILE: TOML routes (route/routes_file.h); empty: TARGET_URL is the one route
   std::string order_key;      // ORDER_KEY: the single route's order_by field; empty: no ordering

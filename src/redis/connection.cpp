@@ -29,6 +29,8 @@
 #include <boost/container/small_vector.hpp>
 #include <fmt/format.h>
 
+#include "redis/sentinel.h"
+
 namespace conveyor::redis {
 namespace {
 
@@ -125,9 +127,10 @@ template <class Stream>
 class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
  public:
   Pipe(asio::any_io_executor executor, std::unique_ptr<ssl::context> tls_context,
-       std::chrono::milliseconds reply_timeout)
+       std::chrono::milliseconds reply_timeout, bool follows_failover)
       : executor_(executor),
         reply_timeout_(reply_timeout),
+        follows_failover_(follows_failover),
         tls_context_(std::move(tls_context)),
         stream(make_stream(executor, tls_context_.get())),
         reader_(redisReaderCreate()),
@@ -257,16 +260,26 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
   // Redis answers strictly in order, so the reply belongs to the oldest waiter.
   void deliver(Reply reply) {
     if (waiting_.empty()) return fail(Error::redis_protocol);  // an answer nobody asked for
+    const bool demoted = follows_failover_ && is_demoted(reply);
     auto& front = waiting_.front();
     front.replies.push_back(std::move(reply));
-    if (front.replies.size() < front.expected) return;
-    auto done = std::move(front);
-    waiting_.pop_front();
-    complete(std::move(done), {});
+    if (front.replies.size() >= front.expected) {
+      auto done = std::move(front);
+      waiting_.pop_front();
+      complete(std::move(done), {});
+    }
+    // Sentinel failed this server over (a replica now) or it is loading a data set after a
+    // restart: the caller has its error reply, and the owner's reconnect asks the sentinels.
+    if (demoted) fail(Error::connection_closed);
+  }
+
+  static bool is_demoted(const Reply& reply) {
+    return reply.is_error() && (reply.string.starts_with("READONLY") || reply.string.starts_with("LOADING"));
   }
 
   asio::any_io_executor executor_;
   std::chrono::milliseconds reply_timeout_;
+  bool follows_failover_;  // a master named by the sentinels: see deliver()
   std::unique_ptr<ssl::context> tls_context_;  // outlives the stream that uses it
 
  public:
@@ -385,8 +398,9 @@ template <class Stream>
 asio::awaitable<Result<std::unique_ptr<Connection>>> open(asio::any_io_executor executor, Endpoint endpoint,
                                                           std::chrono::milliseconds timeout,
                                                           std::unique_ptr<ssl::context> tls_context,
-                                                          std::string* why) {
-  auto pipe = std::make_shared<Pipe<Stream>>(executor, std::move(tls_context), endpoint.reply_timeout);
+                                                          bool follows_failover, std::string* why) {
+  auto pipe =
+      std::make_shared<Pipe<Stream>>(executor, std::move(tls_context), endpoint.reply_timeout, follows_failover);
   auto deadline = std::make_shared<Deadline>(executor);
   deadline->timer.expires_after(timeout);
   deadline->timer.async_wait([deadline, weak = std::weak_ptr(pipe)](error_code ec) {
@@ -471,6 +485,49 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> open(asio::any_io_executor 
   co_return std::unique_ptr<Connection>(std::move(connection));
 }
 
+asio::awaitable<Result<std::unique_ptr<Connection>>> connect_to(asio::any_io_executor executor,
+                                                                 const Endpoint& endpoint,
+                                                                 std::chrono::milliseconds timeout,
+                                                                 bool follows_failover, std::string* why) {
+  if (!endpoint.tls) {
+    co_return co_await open<tcp::socket>(executor, endpoint, timeout, nullptr, follows_failover, why);
+  }
+  auto context = make_tls_context(endpoint, why);
+  if (!context) co_return context.error();
+  co_return co_await open<TlsStream>(executor, endpoint, timeout, std::move(*context), follows_failover, why);
+}
+
+// redis+sentinel://: the master the sentinels name now, if it says so itself (ROLE): right
+// after a failover a sentinel may still name the old master, back as a replica.
+asio::awaitable<Result<std::unique_ptr<Connection>>> connect_to_master(asio::any_io_executor executor,
+                                                                       const Endpoint& endpoint,
+                                                                       std::chrono::milliseconds timeout,
+                                                                       std::string* why) {
+  auto master = co_await resolve_master(executor, endpoint, timeout, why);
+  if (!master) co_return master.error();
+  auto connection = co_await connect_to(executor, *master, timeout, true, why);
+  if (!connection) co_return connection.error();
+  const std::array<std::string_view, 1> role_command = {"ROLE"};
+  auto role = co_await (*connection)->command(role_command);
+  if (!role) {
+    if (why) *why = fmt::format("lost the connection to {} asking its ROLE: {}", master->to_string(), role.error().message());
+    co_return role.error();
+  }
+  const bool is_master = role->type == Reply::Type::array && !role->elements.empty() &&
+                         role->elements.front().string == "master";
+  if (!is_master) {
+    if (why) {
+      *why = fmt::format("Redis at {}, named master of '{}' by the sentinels, answers ROLE with {}",
+                         master->to_string(), endpoint.master_name,
+                         role->is_error() ? scrub(role->string, endpoint.password)
+                                          : role->elements.empty() ? std::string("nothing")
+                                                                   : "'" + role->elements.front().string + "'");
+    }
+    co_return make_error_code(ConnectError::not_master);
+  }
+  co_return std::move(*connection);
+}
+
 }  // namespace
 
 asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(asio::any_io_executor executor,
@@ -478,12 +535,8 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> Connection::connect(asio::a
                                                                          std::chrono::milliseconds timeout,
                                                                          std::string* why) {
   if (endpoint.cluster) co_return co_await ClusterConnection::connect(executor, endpoint, timeout, why);
-  if (!endpoint.tls) {
-    co_return co_await open<tcp::socket>(executor, endpoint, timeout, nullptr, why);
-  }
-  auto context = make_tls_context(endpoint, why);
-  if (!context) co_return context.error();
-  co_return co_await open<TlsStream>(executor, endpoint, timeout, std::move(*context), why);
+  if (!endpoint.sentinels.empty()) co_return co_await connect_to_master(executor, endpoint, timeout, why);
+  co_return co_await connect_to(executor, endpoint, timeout, false, why);
 }
 
 // ---- scripts --------------------------------------------------------------

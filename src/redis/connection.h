@@ -38,6 +38,12 @@ class Connection {
   // refused the login: WRONGPASS ..."), never the password. Other failures
   // name the step and Asio's reason. `why` must outlive the call. A cluster
   // endpoint (redis+cluster://) gives a ClusterConnection (cluster_connection.h).
+  //
+  // A redis+sentinel:// endpoint (redis/sentinel.h) is resolved here, at each
+  // connect: the sentinels are asked for the master, which must answer ROLE
+  // as master (else ConnectError::not_master; none named: no_master). Such a
+  // connection closes itself after a READONLY or LOADING error reply (the
+  // caller gets that reply), so its owner's usual reconnect follows a failover.
   static boost::asio::awaitable<Result<std::unique_ptr<Connection>>> connect(
       boost::asio::any_io_executor executor, const Endpoint& endpoint,
       std::chrono::milliseconds timeout, std::string* why = nullptr);

@@ -7,6 +7,8 @@
 #include <boost/url.hpp>
 #include <fmt/format.h>
 
+#include "redis/sentinel.h"
+
 namespace conveyor::redis {
 namespace {
 
@@ -34,6 +36,7 @@ Endpoint Endpoint::at(const NodeAddress& node) const {
 }
 
 std::string Endpoint::to_string() const {
+  if (!sentinels.empty()) return sentinel_url(*this);
   boost::urls::url u;
   u.set_scheme(tls ? (cluster ? "rediss+cluster" : "rediss") : (cluster ? "redis+cluster" : "redis"));
   if (!username.empty() || !password.empty()) {
@@ -118,6 +121,7 @@ namespace {
 Result<Endpoint> parse_single(std::string_view text, std::string* why) {
   // Reasons name the part that is wrong but never echo the URL: it may carry
   // a password.
+  if (is_sentinel_url(text)) return parse_sentinel_url(text, why);
   auto parsed = boost::urls::parse_uri(text);
   if (!parsed) return reject(why, "not a URL of the form redis://[[user]:password@]host[:port][/db]");
   const boost::urls::url_view u = *parsed;

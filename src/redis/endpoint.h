@@ -2,8 +2,10 @@
 // form redis://[[user]:password@]host[:port][/db][?ca_file=PATH&verify=BOOL],
 // or rediss:// for TLS; or of a Redis Cluster, redis+cluster://[[user]:password@]
 // host:port[,host:port...][?...] (rediss+cluster:// for TLS), which lists seed
-// nodes. The password is kept out of every formatted form (to_string masks it)
-// and out of every error text.
+// nodes; or redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/MASTER_NAME[/db]
+// (rediss+sentinel:// for TLS), where the hosts are Redis Sentinels asked for
+// the master at each connect (redis/sentinel.h). The password is kept out of
+// every formatted form (to_string masks it) and out of every error text.
 #pragma once
 
 #include <chrono>
@@ -43,6 +45,14 @@ struct Endpoint {
   // A cluster has database 0 only.
   bool cluster = false;
   std::vector<NodeAddress> seeds;
+
+  // redis+sentinel:// only (empty otherwise): the sentinels (port 26379 unless given), asked in
+  // turn for the address of `master_name` at each connect; host and port above are unused then.
+  // The sentinels' password is not in the URL: it comes from REDIS_SENTINEL_PASSWORD (empty: no
+  // AUTH to the sentinels).
+  std::vector<NodeAddress> sentinels;
+  std::string master_name;
+  std::string sentinel_password;
 
   // The same login and TLS settings, at one node of the cluster (not a cluster URL).
   Endpoint at(const NodeAddress& node) const;

@@ -12,6 +12,8 @@ class Category final : public boost::system::error_category {
     switch (static_cast<ConnectError>(ev)) {
       case ConnectError::auth_failed: return "Redis refused the login (AUTH)";
       case ConnectError::select_failed: return "Redis refused the database number (SELECT)";
+      case ConnectError::no_master: return "no Redis Sentinel named the master";
+      case ConnectError::not_master: return "the server the sentinels named is not a master";
     }
     return "unknown Redis connect error";
   }

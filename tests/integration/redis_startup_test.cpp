@@ -83,6 +83,13 @@ TEST_F(RedisStartup, NoPasswordWhereRedisWantsOneExitsTwo) {
                           {"right-secret-77"});
 }
 
+TEST_F(RedisStartup, ASentinelUrlWithoutHostsOrMasterNameExitsTwoNamingRedisUrl) {
+  expect_refused_at_start(every_command("redis+sentinel://127.0.0.1:26379"),
+                          {"conveyor: REDIS_URL: the URL names no master"});
+  expect_refused_at_start(every_command("redis+sentinel://:sentinel-secret-9@/mymaster"),
+                          {"conveyor: REDIS_URL: the URL names no sentinel"}, {"sentinel-secret-9"});
+}
+
 TEST_F(RedisStartup, ADatabaseTheServerLacksExitsTwo) {
   expect_refused_at_start(every_command(url_with("", 99)),
                           {"REDIS_URL:", "refused SELECT 99: ERR DB index is out of range"});

@@ -62,6 +62,10 @@ std::string RedisServer::query(const std::vector<std::string>& args) const {
   return text(run(port(), password_, args).get());
 }
 
+std::string query_redis(unsigned short port, const std::vector<std::string>& args) {
+  return text(run(port, "", args).get());
+}
+
 long long RedisServer::integer(const std::vector<std::string>& args) const {
   auto reply = run(port(), password_, args);
   if (reply->type != REDIS_REPLY_INTEGER) {

@@ -28,4 +28,8 @@ class RedisServer : public redis::LocalServer {
   std::string password_;
 };
 
+// One command to any redis-server or sentinel on 127.0.0.1:`port`, without a password, answered
+// as RedisServer::query answers. Throws on a connection error.
+std::string query_redis(unsigned short port, const std::vector<std::string>& args);
+
 }  // namespace conveyor::testing
