@@ -6,6 +6,8 @@
 #
 #   bench/e2e.sh [N=1000000] [CONCURRENCY=16000] [THREADS=2] [DELAY=1s] [PARTNER_THREADS=1]
 #
+# WORKER_BIN=path runs that build of conveyor as the worker (e.g. build-uring/conveyor, the
+# io_uring backend), everything else from build/.
 # WORKER_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 runs the worker on
 # jemalloc instead of glibc malloc, to measure the allocator's share.
 # SHARDS=N spreads the messages over N shards and works them all.
@@ -81,7 +83,7 @@ fi
 partner_cpu_before=$(cpu_ticks "$partner_pid")
 queue_cpu_before=$(cpu_ticks "$queue_pid")
 /usr/bin/time -f '%e %U %S %M' -o "$work/time" \
-  env ${WORKER_PRELOAD:+LD_PRELOAD=$WORKER_PRELOAD} "$BIN" work --until-empty --concurrency "$CONCURRENCY" --threads "$THREADS" --report "$work/report.json" \
+  env ${WORKER_PRELOAD:+LD_PRELOAD=$WORKER_PRELOAD} "${WORKER_BIN:-$BIN}" work --until-empty --concurrency "$CONCURRENCY" --threads "$THREADS" --report "$work/report.json" \
   --admin-listen "127.0.0.1:$admin_port" \
   >"$work/work.out" 2>"$work/work.err" || { cat "$work/work.err" >&2; exit 1; }
 touch "$work/done"
@@ -99,7 +101,7 @@ ticks=$(getconf CLK_TCK)
 echo "worker: $(cat "$work/work.out")"
 scrapes=0
 [ -f "$work/scrapes" ] && scrapes=$(wc -l <"$work/scrapes")
-echo "reproduce: QUEUE=$QUEUE SHARDS=$SHARDS SCRAPE=$SCRAPE ${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
+echo "reproduce: QUEUE=$QUEUE SHARDS=$SHARDS SCRAPE=$SCRAPE ${WORKER_BIN:+WORKER_BIN=$WORKER_BIN }${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"
 awk -v n="$N" -v c="$CONCURRENCY" -v t="$THREADS" -v d="$DELAY" -v wall="$wall" -v ideal="$ideal" \
     -v user="$user" -v sys="$sys" -v rss="$rss_kb" -v unique="$unique" -v dups="$dups" \
     -v pcpu="$(( (partner_cpu_after - partner_cpu_before) ))" -v ticks="$ticks" -v shards="$SHARDS" \
