@@ -10,9 +10,9 @@
 # Defaults: prefork N=10000 CONCURRENCY=64, gevent N=20000 CONCURRENCY=1000, DELAY=1s;
 # --quick (CI smoke): N=500, DELAY=100ms. The clock starts once the Celery worker is ready
 # (a long-running service does not start per batch) and the subscriber starts; it stops when the
-# partner has every message, after TIMEOUT seconds (default 60 + 3 x ideal), or when nothing was
-# delivered for STALL seconds (default 30) after the subscriber finished.
-# CPU and peak memory are the legacy system's: the subscriber and every Celery process (the
+# partner has every message, after TIMEOUT seconds (default 60 + 3 x ideal + N / 100), or when the
+# partner has seen no call for STALL seconds (default 30) and has none in progress, after the subscriber finished.
+# CPU (per 100k delivered) and peak memory are the legacy system's: the subscriber and every Celery process (the
 # publisher is not counted; redis-server, queue and broker both, is reported on its own, as
 # bench/e2e.sh reports it). The last lines are "RESULT key=value ..." and "reproduce: ...".
 # Exits 1 when a message is lost or duplicated.
@@ -41,7 +41,9 @@ PYTHON=/usr/bin/python3  # Debian's python3-celery and friends are installed for
 
 delay_s=$(awk -v d="$DELAY" 'BEGIN { if (d ~ /ms$/) { sub(/ms$/, "", d); print d / 1000 } else { sub(/s$/, "", d); print d } }')
 ideal=$(awk -v n="$N" -v d="$delay_s" -v c="$CONCURRENCY" 'BEGIN { printf "%.2f", n * d / c }')
-TIMEOUT=${TIMEOUT:-$(awk -v i="$ideal" 'BEGIN { printf "%d", 60 + 3 * i }')}
+# Bounded: three times the ideal, plus a second per 100 messages (the gevent worker is CPU-bound
+# at a few hundred a second), plus a minute.
+TIMEOUT=${TIMEOUT:-$(awk -v i="$ideal" -v n="$N" 'BEGIN { printf "%d", 60 + 3 * i + n / 100 }')}
 ticks_per_s=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 now() { date +%s.%N; }
@@ -72,27 +74,27 @@ echo "celery worker: $POOL pool, concurrency $CONCURRENCY, ready" >&2
 read -r celery_before _ _ < <(tree_usage "$celery_pid")
 queue_before=$(cpu_ticks "$queue_pid")
 partner_before=$(cpu_ticks "$partner_pid")
+sample_peak_memory "$celery_pid"
 start=$(now)
 /usr/bin/time -f '%e %U %S %M' -o "$work/subscriber.time" "$PYTHON" bench/legacy/subscriber.py \
   >"$work/subscriber.out" 2>"$work/subscriber.err" &
 subscriber_pid=$!
 pids+=($subscriber_pid)
-sample_peak_memory "$celery_pid" "$subscriber_pid"
 
 # Until the partner has all N, the deadline, or a stall once the subscriber is done.
-deadline=$(awk -v s="$start" -v t="$TIMEOUT" 'BEGIN { print s + t }')
-answered=0 last_change=$start outcome=complete
+deadline=$(awk -v s="$start" -v t="$TIMEOUT" 'BEGIN { printf "%.3f", s + t }')
+last_progress="" last_change=$start outcome=complete
 while :; do
   stats=$(http_get 127.0.0.1 "${partner##*:}" /stats)
   unique=$(stat_field unique_keys "$stats")
   [ "$unique" -ge "$N" ] && break
   t=$(now)
-  now_answered=$(($(stat_field ok "$stats") + $(stat_field failed "$stats")))
-  [ "$now_answered" != "$answered" ] && { answered=$now_answered; last_change=$t; }
+  progress="$(stat_field requests "$stats") $(stat_field ok "$stats") $(stat_field failed "$stats")"
+  [ "$progress" != "$last_progress" ] || [ "$(stat_field in_flight "$stats")" != 0 ] && { last_progress=$progress; last_change=$t; }
   if awk -v t="$t" -v d="$deadline" 'BEGIN { exit !(t > d) }'; then outcome="timeout after ${TIMEOUT} s"; break; fi
   if ! kill -0 "$subscriber_pid" 2>/dev/null &&
      awk -v t="$t" -v l="$last_change" -v s="$STALL" 'BEGIN { exit !(t - l > s) }'; then
-    outcome="nothing delivered for ${STALL} s"; break
+    outcome="no call to the partner for ${STALL} s"; break
   fi
   sleep 0.1
 done
@@ -103,9 +105,11 @@ partner_after=$(cpu_ticks "$partner_pid")
 touch "$work/done"
 wait "$subscriber_pid" 2>/dev/null || true  # done long before the tasks, unless timed out
 [ -s "$work/subscriber.time" ] || { kill -9 "$subscriber_pid" 2>/dev/null || true; echo "0 0 0 0" >"$work/subscriber.time"; }
-read -r sub_wall sub_user sub_sys _ < <(tail -1 "$work/subscriber.time")
+read -r sub_wall sub_user sub_sys sub_rss < <(tail -1 "$work/subscriber.time")
 sleep 0.6  # the sampler's last round
+# The Celery processes' peak, sampled, plus the subscriber's own (exact; it runs while they are busiest).
 read -r peak_rss peak_pss <"$work/peak"
+peak_rss=$((peak_rss + sub_rss)) peak_pss=$((peak_pss + sub_rss))
 
 stats=$(http_get 127.0.0.1 "${partner##*:}" /stats)
 unique=$(stat_field unique_keys "$stats")
@@ -113,7 +117,8 @@ dups=$(stat_field duplicates "$stats")
 failed=$(stat_field failed "$stats")
 if [ "$outcome" != complete ] || [ "$unique" -ne "$N" ] || [ "$failed" -ne 0 ]; then
   echo "stopped: $outcome; the Celery worker's last words:" >&2
-  tail -20 "$work/celery.err" | sed 's/^/  celery: /' >&2
+  # (without the warning that it runs as root)
+  sed '/SecurityWarning/,/warnings.warn(SecurityWarning/d' "$work/celery.err" | tail -20 | sed 's/^/  celery: /' >&2
 fi
 echo "subscriber.py: $(cat "$work/subscriber.out") in $sub_wall s, CPU $sub_user s user + $sub_sys s system" >&2
 
@@ -126,7 +131,7 @@ awk -v pool="$POOL" -v n="$N" -v c="$CONCURRENCY" -v d="$DELAY" -v start="$start
   wall = end - start
   cpu = (ca - cb) / tps + su + ss
   printf "RESULT system=legacy-%s n=%d concurrency=%d delay=%s wall=%.2f ideal=%.2f msgs_per_s=%.0f cpu=%.2f cpu_per_100k=%.2f rss_mib=%.1f pss_mib=%.1f delivered=%d lost=%d duplicates=%d failed=%d queue_cpu=%.2f partner_cpu=%.2f publish_msgs_per_s=%.0f\n", \
-    pool, n, c, d, wall, ideal, unique / wall, cpu, cpu * 100000 / n, rss / 1024, pss / 1024, unique, n - unique, dups, failed, \
+    pool, n, c, d, wall, ideal, unique / wall, cpu, cpu * 100000 / (unique > 0 ? unique : n), rss / 1024, pss / 1024, unique, n - unique, dups, failed, \
     qcpu / tps, pcpu / tps, n / publish
 }'
 echo "reproduce: bench/legacy/run.sh $quick_flag$POOL $N $CONCURRENCY $DELAY"
