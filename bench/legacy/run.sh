@@ -134,5 +134,5 @@ awk -v pool="$POOL" -v n="$N" -v c="$CONCURRENCY" -v d="$DELAY" -v start="$start
     pool, n, c, d, wall, ideal, unique / wall, cpu, cpu * 100000 / (unique > 0 ? unique : n), rss / 1024, pss / 1024, unique, n - unique, dups, failed, \
     qcpu / tps, pcpu / tps, n / publish
 }'
-echo "reproduce: bench/legacy/run.sh $quick_flag$POOL $N $CONCURRENCY $DELAY"
+echo "reproduce: ${PARTNER_THREADS:+PARTNER_THREADS=$PARTNER_THREADS }bench/legacy/run.sh $quick_flag$POOL $N $CONCURRENCY $DELAY"
 [ "$unique" -eq "$N" ] && [ "$dups" -eq 0 ]
