@@ -24,14 +24,7 @@ export QUEUE=REDIS
 # One run: $1 = adaptive | fixed. Prints its figures.
 run() {
   local mode=$1 channel="bench:adaptive-$1"
-  "$BIN" partner --listen 127.0.0.1:0 --capacity "$CAPACITY" --delay "$DELAY" --threads "$PARTNER_THREADS" \
-    --record-arrivals >"$work/partner-$mode.out" 2>"$work/partner-$mode.err" &
-  local partner_pid=$!
-  pids+=($partner_pid)
-  disown
-  for _ in $(seq 1 200); do grep -q listening "$work/partner-$mode.out" 2>/dev/null && break; sleep 0.05; done
-  local partner
-  partner=$(sed -n 's/^listening on //p' "$work/partner-$mode.out")
+  start_partner "$mode" --capacity "$CAPACITY" --delay "$DELAY" --threads "$PARTNER_THREADS" --record-arrivals
   {
     echo '[[route]]'
     echo "name = \"partner\""

@@ -40,3 +40,64 @@ start_redis() {
   redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$work/redis.log" >&2; exit 1; }
   export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 }
+
+# Starts `conveyor partner` on a free port (killed on exit) with the given options, its output in
+# $work/partner-NAME.*; sets partner (host:port) and partner_pid.
+start_partner() {  # name [partner options...]
+  local name=$1
+  shift
+  "$BIN" partner --listen 127.0.0.1:0 "$@" >"$work/partner-$name.out" 2>"$work/partner-$name.err" &
+  partner_pid=$!
+  pids+=($partner_pid)
+  disown
+  for _ in $(seq 1 200); do grep -q listening "$work/partner-$name.out" 2>/dev/null && break; sleep 0.05; done
+  partner=$(sed -n 's/^listening on //p' "$work/partner-$name.out")
+  [ -n "$partner" ] || { echo "the partner simulator did not start:" >&2; cat "$work/partner-$name.err" >&2; exit 1; }
+}
+
+# The process trees of the given pids: the pids and all their descendants, one a line.
+tree_pids() {  # pid...
+  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk -v roots="$*" '
+    { pid = $1; line = $0; sub(/^.*\) /, "", line); split(line, f, " "); parent[pid] = f[2] }
+    END {
+      n = split(roots, r, " ")
+      for (i = 1; i <= n; i++) if (r[i] in parent) in_tree[r[i]] = 1
+      do { grew = 0; for (p in parent) if (!(p in in_tree) && (parent[p] in in_tree)) { in_tree[p] = 1; grew = 1 } } while (grew)
+      for (p in in_tree) print p
+    }'
+}
+
+# What the process trees of the given pids use now: "ticks rss_kib pss_kib" where ticks is their
+# CPU time (user + system, with that of children they have reaped) in clock ticks, rss_kib their
+# resident memory summed (pages shared between forked processes counted in each), and pss_kib
+# their proportional set size summed (shared pages divided among their sharers).
+tree_usage() {  # pid...
+  local tree
+  tree=$(tree_pids "$@")
+  [ -n "$tree" ] || { echo "0 0 0"; return; }
+  local stats=() rollups=() p
+  for p in $tree; do stats+=("/proc/$p/stat"); rollups+=("/proc/$p/smaps_rollup"); done
+  local pss
+  pss=$({ cat "${rollups[@]}" 2>/dev/null || true; } | awk '/^Pss:/ { kib += $2 } END { print kib + 0 }')
+  { cat "${stats[@]}" 2>/dev/null || true; } | awk -v pss="$pss" -v page_kib=$(($(getconf PAGESIZE) / 1024)) '
+    { line = $0; sub(/^.*\) /, "", line); split(line, f, " "); ticks += f[12] + f[13] + f[14] + f[15]; rss += f[22] }
+    END { printf "%d %d %d\n", ticks, rss * page_kib, pss }'
+}
+
+# Samples tree_usage of the given pids every 0.5 s in the background until $work/done exists,
+# keeping the highest sums in $work/peak ("rss_kib pss_kib").
+sample_peak_memory() {  # pid...
+  echo "0 0" >"$work/peak"
+  (
+    peak_rss=0 peak_pss=0
+    until [ -f "$work/done" ]; do
+      read -r _ rss pss < <(tree_usage "$@")
+      [ "$rss" -gt "$peak_rss" ] && peak_rss=$rss
+      [ "$pss" -gt "$peak_pss" ] && peak_pss=$pss
+      echo "$peak_rss $peak_pss" >"$work/peak.new" && mv "$work/peak.new" "$work/peak"
+      sleep 0.5
+    done
+  ) &
+  pids+=($!)
+  disown
+}

@@ -56,12 +56,7 @@ if [ -n "${PARTNER:-}" ]; then  # a simulator already running (bench/floor.sh): 
   partner=$PARTNER
   partner_pid=${PARTNER_PID:?PARTNER needs PARTNER_PID}
 else
-  "$BIN" partner --listen 127.0.0.1:0 --delay "$DELAY" --threads "$PARTNER_THREADS" >"$work/partner.out" 2>"$work/partner.err" &
-  partner_pid=$!
-  pids+=($partner_pid)
-  disown
-  for _ in $(seq 1 200); do grep -q listening "$work/partner.out" 2>/dev/null && break; sleep 0.05; done
-  partner=$(sed -n 's/^listening on //p' "$work/partner.out")
+  start_partner e2e --delay "$DELAY" --threads "$PARTNER_THREADS"
 fi
 
 export QUEUE SHARDS CHANNEL_NAME TARGET_URL="http://$partner/shipments"

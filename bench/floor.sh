@@ -23,13 +23,7 @@ command -v /usr/bin/time >/dev/null || { echo "needs /usr/bin/time (scripts/inst
 ulimit -n "$(ulimit -Hn)"  # one descriptor per connection, wrk's and the simulator's alike
 [ "$(ulimit -n)" -gt $((CONNECTIONS + 1000)) ] || { echo "needs more than $((CONNECTIONS + 1000)) descriptors (ulimit -n)" >&2; exit 2; }
 
-"$BIN" partner --listen 127.0.0.1:0 --delay "$DELAY" --threads 1 >"$work/partner.out" 2>"$work/partner.err" &
-partner_pid=$!
-pids+=($partner_pid)
-disown
-for _ in $(seq 1 200); do grep -q listening "$work/partner.out" 2>/dev/null && break; sleep 0.05; done
-partner=$(sed -n 's/^listening on //p' "$work/partner.out")
-[ -n "$partner" ] || { echo "the simulator did not start:" >&2; cat "$work/partner.err" >&2; exit 1; }
+start_partner floor --delay "$DELAY" --threads 1
 
 # wrk's request: the body of a generated message (what the 1M run sends), and a header the size of
 # Conveyor's Idempotency-Key under another name, so the simulator's key counts stay the worker's.

@@ -14,13 +14,6 @@ CONCURRENCY=${2:-200}
 THREADS=${3:-2}
 . bench/common.sh
 
-partner() {  # name delay -> address
-  "$BIN" partner --listen 127.0.0.1:0 --delay "$2" --record-arrivals >"$work/partner-$1.out" 2>"$work/partner-$1.err" &
-  pids+=($!)
-  disown
-  for _ in $(seq 1 200); do grep -q listening "$work/partner-$1.out" 2>/dev/null && break; sleep 0.05; done
-  sed -n 's/^listening on //p' "$work/partner-$1.out"
-}
 b_per_second() {  # address -> B's calls per second, first to last
   http_get 127.0.0.1 "${1##*:}" /arrivals | python3 -c '
 import json, sys
@@ -47,8 +40,10 @@ TOML
 b_count=$((N - N / 3))
 
 # B alone: B's two-thirds, nothing for A.
-a=$(partner a-alone 1ms)
-b=$(partner b-alone 10ms)
+start_partner a-alone --delay 1ms --record-arrivals
+a=$partner
+start_partner b-alone --delay 10ms --record-arrivals
+b=$partner
 routes "$a" "$b"
 seq 0 $((b_count - 1)) | awk '{ printf "{\"to\":\"b\",\"i\":%d}\n", $1 }' >"$work/alone.jsonl"
 CHANNEL_NAME=bench:hol-alone "$BIN" publish --input "$work/alone.jsonl" >/dev/null
@@ -57,8 +52,10 @@ CHANNEL_NAME=bench:hol-alone "$BIN" work --routes "$work/routes.toml" --until-em
 alone=$(b_per_second "$b")
 
 # B beside A: one message in three is A's.
-a=$(partner a-mixed 1ms)
-b=$(partner b-mixed 10ms)
+start_partner a-mixed --delay 1ms --record-arrivals
+a=$partner
+start_partner b-mixed --delay 10ms --record-arrivals
+b=$partner
 routes "$a" "$b"
 seq 0 $((N - 1)) | awk '{ printf "{\"to\":\"%s\",\"i\":%d}\n", $1 % 3 == 0 ? "a" : "b", $1 }' >"$work/mixed.jsonl"
 CHANNEL_NAME=bench:hol-mixed "$BIN" publish --input "$work/mixed.jsonl" >/dev/null
