@@ -6,7 +6,8 @@
 #     CPU per 1,000 messages (lease + acknowledge: the servers' ticks from /proc/PID/stat while
 #     the workers ran, publish excluded) on one node and summed over the masters, the SQS worker's
 #     CPU per message (bench/e2e.sh QUEUE=SQS on fauxqs) and the Redis worker's at a 1 s partner
-#     (bench/e2e.sh).
+#     (bench/e2e.sh: 10,000 in flight, 2 threads); what a legacy producer's one RPUSH per call
+#     costs Redis (redis-benchmark), and the memory a waiting message takes.
 # Each scenario publishes N messages over 6 shards, then drains them with fresh `conveyor partner
 # --delay 1ms` and the workers (--threads 1 --concurrency CONCURRENCY each). It waits (at most
 # QUIET_WAIT seconds) for the load average to fall below 1.5 first, repeats everything ROUNDS
@@ -33,18 +34,21 @@ hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 sum_ticks() { local t=0 p; for p in "$@"; do t=$((t + $(cpu_ticks "$p"))); done; echo "$t"; }
 
-# A free port whose cluster bus port (+10000) is free too.
+# A free port whose cluster bus port (+10000) is free too, both below the ephemeral range.
 free_node_port() {
   local p
   for _ in $(seq 1 100); do
-    p=$(free_port)
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 10000))") 2>/dev/null; then echo "$p"; return; fi
+    p=$((20000 + RANDOM % 2700))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && ! (exec 3<>"/dev/tcp/127.0.0.1/$((p + 10000))") 2>/dev/null; then
+      echo "$p"; return
+    fi
   done
   echo "no free port" >&2; exit 1
 }
 
-# Starts a redis-server on `port` with extra arguments (killed on exit); sets node_pid.
-start_node() {
+# Starts a redis-server on `port` with extra arguments (killed on exit); sets node_pid. Fails
+# (status 1, the server killed) if it does not answer PING within 10 s.
+try_node() {
   local port=$1; shift
   mkdir -p "$work/redis-$port"
   redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work/redis-$port" \
@@ -52,8 +56,17 @@ start_node() {
   node_pid=$!
   pids+=($node_pid)
   disown
-  for _ in $(seq 1 200); do redis-cli -p "$port" ping >/dev/null 2>&1 && return; sleep 0.05; done
-  echo "redis-server on $port did not start:" >&2; cat "$work/redis-$port/log" >&2; exit 1
+  for _ in $(seq 1 200); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+    kill -0 "$node_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  kill -9 "$node_pid" 2>/dev/null || true
+  return 1
+}
+start_node() {
+  try_node "$@" && return
+  echo "redis-server on $1 did not start:" >&2; cat "$work/redis-$1/log" >&2; exit 1
 }
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(date -u '+%Y-%m-%d %H:%M UTC')"
@@ -68,8 +81,11 @@ single_url="redis://127.0.0.1:$single_port/0"
 cluster_ports=()
 declare -A pid_of
 for _ in 1 2 3 4 5 6; do
-  port=$(free_node_port)
-  start_node "$port" --cluster-enabled yes --cluster-node-timeout 1000 --cluster-config-file nodes.conf
+  for attempt in 1 2 3 4 5; do  # a port taken between the check and the bind: another one
+    port=$(free_node_port)
+    try_node "$port" --cluster-enabled yes --cluster-node-timeout 1000 --cluster-config-file nodes.conf && break
+    [ "$attempt" -lt 5 ] || { echo "no cluster node started:" >&2; cat "$work/redis-$port/log" >&2; exit 1; }
+  done
   cluster_ports+=("$port")
   pid_of[$port]=$node_pid
 done
@@ -95,7 +111,9 @@ cluster_url="redis+cluster://$(printf '127.0.0.1:%s,' "${cluster_ports[@]}" | se
 echo "cluster: ${#master_pids[@]} masters, ${#replica_pids[@]} replicas; shards on masters:"
 for i in $(seq 0 $((SHARDS - 1))); do
   slot=$(redis-cli -p "${cluster_ports[0]}" cluster keyslot "$CHANNEL:$i")
-  printf '  %s:%d slot %d\n' "$CHANNEL" "$i" "$slot"
+  master=$(redis-cli -p "${cluster_ports[0]}" cluster nodes | awk -v s="$slot" '$3 ~ /master/ {
+    for (f = 9; f <= NF; f++) { split($f, r, "-"); if (s >= r[1] && s <= (r[2] == "" ? r[1] : r[2])) { sub(/@.*/, "", $2); print $2 } } }')
+  printf '  %s:%d slot %d on master %s\n' "$CHANNEL" "$i" "$slot" "$master"
 done
 
 # One redis-server's used_memory (0 for the cluster: not measured there).
@@ -177,6 +195,18 @@ wait_for_quiet() {
   echo "WARNING: load average still $load after ${QUIET_WAIT} s; measuring anyway (compare ratios only)"
 }
 
+# What a legacy producer costs Redis: one RPUSH of a 64-byte message per call, 50 clients
+# (redis-benchmark), against the pipelined publish above.
+legacy_rpush() {
+  local t0 t1
+  t0=$(cpu_ticks "$single_pid")
+  redis-benchmark -p "$single_port" -t rpush -n "$N" -c 50 -P 1 -d 64 -q >/dev/null
+  t1=$(cpu_ticks "$single_pid")
+  redis-cli -p "$single_port" del mylist >/dev/null
+  echo "RESULT round=$round name=legacy-rpush n=$N redis_ms_per_1k=$(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$N" 'BEGIN { printf "%.2f", t / hz * 1e6 / n }')" |
+    tee -a "$work/results"
+}
+
 touch "$work/results"
 for round in $(seq 1 "$ROUNDS"); do
   echo
@@ -186,6 +216,7 @@ for round in $(seq 1 "$ROUNDS"); do
   run_scenario single-4 "$single_url" 4 "$single_pid"
   run_scenario cluster-1 "$cluster_url" 1 "${master_pids[@]}"
   run_scenario cluster-4 "$cluster_url" 4 "${master_pids[@]}"
+  legacy_rpush
   if [ "$SQS_N" -gt 0 ]; then
     QUEUE=SQS SHARDS=$SHARDS bench/e2e.sh "$SQS_N" "$CONCURRENCY" 1 "$DELAY" 1 >"$work/sqs.out" 2>&1 ||
       { cat "$work/sqs.out" >&2; exit 1; }
@@ -209,7 +240,9 @@ awk '
   function show(key, fmt) { return lo[key] == hi[key] ? sprintf(fmt, lo[key]) : sprintf(fmt "-" fmt, lo[key], hi[key]) }
   {
     name = field("name"); round = field("round")
+    if (name == "legacy-rpush") { span(name, field("redis_ms_per_1k")); next }
     if (name == "sqs-1" || name == "slow-1s") {
+      span(name "/rss", field("rss_mib"))
       span(name "/rate", field("msgs_per_s")); span(name "/us", field("cpu_per_100k") * 10)
       span(name "/q", field("queue_cpu") * 1e6 / field("n")); seen[name] = 1; next
     }
@@ -233,8 +266,10 @@ awk '
     if (seen["slow-1s"]) printf "%-10s %-17s %-15s %-17s %-24s\n", "slow-1s", show("slow-1s/rate", "%.0f"), show("slow-1s/us", "%.1f"), "", show("slow-1s/q", "%.2f")
     printf "\npublish (conveyor publish, pipelined RPUSH of 1,000): Redis CPU %s ms per 1k msgs on one node, %s summed over the masters\n", \
       show("single-1/pub", "%.2f"), show("cluster-1/pub", "%.2f")
+    printf "legacy producers (redis-benchmark -t rpush -P 1 -d 64 -c 50): Redis CPU %s ms per 1k msgs on one node\n", show("legacy-rpush", "%.2f")
     printf "memory per waiting message on one node: %s bytes (used_memory after publish - before, / N)\n", show("single-1/mem", "%.0f")
-    printf "worker peak RSS: %s MiB (one process, --concurrency %s)\n", show("single-1/rss", "%.1f"), concurrency
+    printf "worker peak RSS: %s MiB (one process, --concurrency %s)", show("single-1/rss", "%.1f"), concurrency
+    printf (seen["slow-1s"] ? "; %s MiB (slow-1s: 10,000 in flight, 1 s partner)\n" : "\n"), show("slow-1s/rss", "%.1f")
     printf "\nratios within a round (msg/s):\n"
     for (r = 1; (r, "single-1") in rate; r++)
       printf "  round %d: cluster/single %.2f (1 process), %.2f (4 processes); 4/1 processes %.2f (single), %.2f (cluster)\n", r, \
