@@ -15,7 +15,8 @@
 #
 #   bench/scaling.sh [N=100000] [CONCURRENCY=200] [ROUNDS=2] [SQS_N=20000] [SLOW_N=100000]
 #
-# SLOW_N=0 skips the 1 s partner run; SQS_N=0 the SQS one. Every worker is bounded by `timeout`.
+# SLOW_N=0 skips the 1 s partner run; SQS_N=0 the SQS one. Every worker and bench/e2e.sh run is
+# bounded by `timeout 600`; with the defaults a run takes 5-10 minutes, the quiet waits included.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -218,12 +219,12 @@ for round in $(seq 1 "$ROUNDS"); do
   run_scenario cluster-4 "$cluster_url" 4 "${master_pids[@]}"
   legacy_rpush
   if [ "$SQS_N" -gt 0 ]; then
-    QUEUE=SQS SHARDS=$SHARDS bench/e2e.sh "$SQS_N" "$CONCURRENCY" 1 "$DELAY" 1 >"$work/sqs.out" 2>&1 ||
+    QUEUE=SQS SHARDS=$SHARDS timeout 600 bench/e2e.sh "$SQS_N" "$CONCURRENCY" 1 "$DELAY" 1 >"$work/sqs.out" 2>&1 ||
       { cat "$work/sqs.out" >&2; exit 1; }
     sed -n "s/^RESULT /RESULT round=$round name=sqs-1 /p" "$work/sqs.out" | tee -a "$work/results"
   fi
   if [ "$SLOW_N" -gt 0 ]; then
-    bench/e2e.sh "$SLOW_N" 10000 2 1s 1 >"$work/slow.out" 2>&1 || { cat "$work/slow.out" >&2; exit 1; }
+    timeout 600 bench/e2e.sh "$SLOW_N" 10000 2 1s 1 >"$work/slow.out" 2>&1 || { cat "$work/slow.out" >&2; exit 1; }
     sed -n "s/^RESULT /RESULT round=$round name=slow-1s /p" "$work/slow.out" | tee -a "$work/results"
   fi
 done
