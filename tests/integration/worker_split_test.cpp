@@ -1,11 +1,14 @@
 // Four worker processes against one queue: every message delivered, none twice in a run without
 // faults, and each process doing its share (at least 15 %), as its own --report says. The check
-// takes the queue's flags, so the same test runs over any Redis deployment.
+// takes the queue's flags, so the same test runs over any Redis deployment: one redis-server, and
+// a Redis Cluster of three masters with the queue in six shards.
 #include <gtest/gtest.h>
 
 #include <cstdio>
 
+#include "queue/redis/redis_queue.h"
 #include "support/conveyor_harness.h"
+#include "support/redis_cluster.h"
 #include "support/redis_server.h"
 #include "support/worker_split.h"
 
@@ -49,6 +52,19 @@ TEST(WorkerSplit, FourProcessesOnOneRedisDeliverEveryMessageOnceEachTakingItsSha
   EXPECT_EQ(redis.integer({"LLEN", "shipments"}), 0);
   EXPECT_EQ(redis.integer({"ZCARD", "shipments:leases"}), 0);
   EXPECT_EQ(redis.integer({"HLEN", "shipments:bodies"}), 0);
+}
+
+TEST(WorkerSplit, FourProcessesOnARedisClusterDeliverEveryMessageOnceEachTakingItsShare) {
+  constexpr std::size_t kShards = 6;
+  RedisCluster cluster;
+  four_workers_share_the_queue(
+      {"--channel", "shipments", "--redis-url", cluster.url(), "--shards", std::to_string(kShards)}, {});
+  for (std::size_t i = 0; i < kShards; ++i) {
+    const auto keys = queue::RedisQueue::keys_of("shipments:" + std::to_string(i), queue::KeyLayout::hash_tagged);
+    EXPECT_EQ(cluster.integer({"LLEN", keys.list}), 0) << keys.list;
+    EXPECT_EQ(cluster.integer({"ZCARD", keys.leases}), 0) << keys.leases;
+    EXPECT_EQ(cluster.integer({"HLEN", keys.bodies}), 0) << keys.bodies;
+  }
 }
 
 }  // namespace
