@@ -59,25 +59,24 @@ void Monitor::begin_shutdown() {
 }
 
 asio::awaitable<void> Monitor::sample_queue() {
-  std::unique_ptr<queue::QueueAdmin> admin;
   while (!stopping_) {
     QueueSample sample;
-    if (!admin) {
+    if (!admin_) {
       auto connected = co_await connect_();
       if (connected) {
-        admin = std::move(*connected);
+        admin_ = std::move(*connected);
       } else {
         sample.reason = "the queue cannot be reached: " + connected.error().message();
       }
     }
-    if (admin) {
+    if (admin_) {
       // No co_await inside a conditional expression: GCC 12 destroys its temporaries twice.
       error_code failed;
-      auto counts = co_await admin->counts();
+      auto counts = co_await admin_->counts();
       if (counts) {
         Result<std::vector<queue::DeadMessage>> dead = std::vector<queue::DeadMessage>{};
-        if (admin->lists_without_side_effects()) {
-          dead = co_await admin->dead_letters(options_.dead_letters, options_.dead_letter_body_bytes);
+        if (admin_->lists_without_side_effects()) {
+          dead = co_await admin_->dead_letters(options_.dead_letters, options_.dead_letter_body_bytes);
         }
         if (dead) {
           sample.ok = true;
@@ -92,7 +91,7 @@ asio::awaitable<void> Monitor::sample_queue() {
       }
       if (failed) {
         sample.reason = "the queue cannot be read: " + failed.message();
-        admin.reset();  // a fresh connection next time
+        admin_.reset();  // a fresh connection next time
       }
     }
     if (!stopping_) {

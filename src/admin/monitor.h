@@ -74,6 +74,12 @@ class Monitor {
   boost::asio::steady_timer sample_timer_;
   boost::asio::steady_timer tick_timer_;
   bool stopping_ = false;
+  // The sampler's connection to the queue, owned here rather than by the sampler's frame: a read
+  // still in flight when the executor stops leaves that frame in the connection's list of callers,
+  // a cycle nothing would break. Destroying the Monitor destroys the connection, which hands its
+  // callers back to the executor, and the executor's end destroys them (LeakSanitizer found this,
+  // on a cluster, where a sample takes several round trips).
+  std::unique_ptr<queue::QueueAdmin> admin_;
 
   mutable std::mutex mutex_;  // guards what follows, shared with the admin server's thread
   QueueSample queue_;
