@@ -55,6 +55,8 @@ class ChildProcess {
 // A TCP port on 127.0.0.1 that was free a moment ago (the caller retries if
 // another process takes it first).
 unsigned short free_port();
+// Whether 127.0.0.1:`port` can be bound now (the same caveat).
+bool port_is_free(unsigned short port);
 
 // Polls `condition` every `interval` until it holds or `timeout` passes
 // (for waiting on another process, which offers nothing to block on).

@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <memory>
+#include <random>
 #include <stdexcept>
 
 namespace conveyor::redis {
@@ -22,6 +24,26 @@ bool answers_ping(unsigned short port) {
   return ok;
 }
 
+// A cluster node also listens on its bus port, port + 10000, which must be free and at most 65535.
+// The kernel hands out free ports from its ephemeral range (32768-60999 here), often one near the
+// last, so a run of them can all sit above 55535: CI saw five in a row fail that way. A node's
+// port is picked at random from 20000-22767 instead, with its bus port in 30000-32767: both
+// below the ephemeral range, where no outgoing connection takes them.
+unsigned short free_cluster_node_port() {
+  static thread_local std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> pick(20000, 22767);
+  for (int i = 0; i < 500; ++i) {
+    const auto port = static_cast<unsigned short>(pick(random));
+    if (port_is_free(port) && port_is_free(static_cast<unsigned short>(port + 10000))) return port;
+  }
+  throw std::runtime_error("no free port pair (P, P + 10000) for a cluster node in 20000-22767");
+}
+
+bool is_cluster_node(const std::vector<std::string>& args) {
+  const auto flag = std::find(args.begin(), args.end(), "--cluster-enabled");
+  return flag != args.end() && std::next(flag) != args.end() && *std::next(flag) == "yes";
+}
+
 }  // namespace
 
 LocalServer::LocalServer(std::vector<std::string> extra_args, std::string program)
@@ -31,7 +53,7 @@ LocalServer::LocalServer(std::vector<std::string> extra_args, std::string progra
   dir_ = tmpl;
   // The port can be taken between free_port() and bind: try a few.
   for (int attempt = 0; attempt < 5; ++attempt) {
-    port_ = free_port();
+    port_ = is_cluster_node(extra_args_) ? free_cluster_node_port() : free_port();
     try {
       launch();
       return;

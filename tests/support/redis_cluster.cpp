@@ -21,8 +21,8 @@ bool has_line(const std::string& text, const std::string& line) {
 
 RedisCluster::RedisCluster() : dead_(kNodes, false) {
   for (std::size_t i = 0; i < kNodes; ++i) {
-    // The cluster bus listens on port + 10000: a port above 55535 fails to start, and
-    // LocalServer tries another.
+    // The cluster bus listens on port + 10000: LocalServer picks a cluster node's port so that
+    // both are free and in range (redis/local_server.cpp).
     nodes_.push_back(std::make_unique<RedisServer>(std::vector<std::string>{
         "--cluster-enabled", "yes", "--cluster-node-timeout", "1000", "--cluster-config-file", "nodes.conf",
         "--cluster-replica-validity-factor", "0", "--appendonly", "no"}));
