@@ -168,9 +168,15 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
     if (!writing_) start_write();
   }
 
+  // The read loop runs from the connect until the pipe fails. Its handler is
+  // destroyed uncalled only when the io_context is torn down; it then drops
+  // the waiters' handlers, whose frames may own this pipe's Connection: else
+  // pipe and frames would hold each other for ever.
   void start_read() {
-    stream.async_read_some(asio::buffer(*inbox_), [self = this->shared_from_this()](error_code ec, std::size_t n) {
-      self->on_read(ec, n);
+    stream.async_read_some(asio::buffer(*inbox_), [loop = ReadLoop{this->shared_from_this()}](
+                                                      error_code ec, std::size_t n) mutable {
+      const auto pipe = std::move(loop.pipe);
+      pipe->on_read(ec, n);
     });
   }
 
@@ -187,6 +193,25 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
   }
 
  private:
+  struct ReadLoop {
+    std::shared_ptr<Pipe> pipe;  // null once run or moved from
+    explicit ReadLoop(std::shared_ptr<Pipe> p) : pipe(std::move(p)) {}
+    ReadLoop(ReadLoop&&) noexcept = default;
+    ReadLoop& operator=(ReadLoop&&) = delete;
+    ~ReadLoop() {
+      if (pipe) pipe->abandon();
+    }
+  };
+
+  // The io_context is going away: nobody will be answered or resumed.
+  void abandon() {
+    if (!failure_) failure_ = asio::error::operation_aborted;
+    watchdog_.cancel();
+    outbox_.clear();
+    auto dropped = std::exchange(waiting_, {});
+    dropped.clear();  // may destroy our Connection, which calls fail(): a no-op by now
+  }
+
   struct Waiter {
     std::size_t expected;
     std::vector<Reply> replies;

@@ -12,6 +12,7 @@
 #include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
@@ -331,6 +332,44 @@ TEST_F(ConnectionTest, CloseAndDestructionFailPendingCommands) {
       }
     }
   });
+}
+
+// A worker's io_context may stop with a command in flight, its caller's frame owning the
+// connection: the frame waits on the connection, which holds the frame's handler. Destroying the
+// io_context must still free both and close the socket, not leave them holding each other.
+TEST_F(ConnectionTest, DestroyingTheIoContextMidCommandClosesTheConnection) {
+  const auto clients = [&] {
+    const std::string info = server.query({"INFO", "clients"});
+    const auto at = info.find("connected_clients:");
+    return at == std::string::npos ? -1 : std::atoi(info.c_str() + at + 18);
+  };
+  const int before = clients();  // the test's own query client
+  {
+    asio::io_context doomed;
+    bool waiting = false;
+    asio::co_spawn(
+        doomed,
+        [&]() -> asio::awaitable<void> {
+          auto connection = co_await connect_or_fail(endpoint_of(server));
+          if (!connection) co_return;
+          waiting = true;
+          (void)co_await call(*connection, "BLPOP", "never-filled", "0");
+          ADD_FAILURE() << "BLPOP on an empty list answered";
+        },
+        asio::detached);
+    for (int round = 0; round < 500 && server.query({"INFO", "clients"}).find("blocked_clients:1\r") == std::string::npos;
+         ++round) {
+      doomed.run_for(10ms);
+    }
+    ASSERT_TRUE(waiting);
+    ASSERT_EQ(clients(), before + 1);
+  }  // the io_context goes with the command still waiting
+  int now = clients();
+  for (int round = 0; round < 300 && now != before; ++round) {
+    std::this_thread::sleep_for(10ms);
+    now = clients();
+  }
+  EXPECT_EQ(now, before) << "the connection outlived its io_context: its socket is still open";
 }
 
 TEST_F(ConnectionTest, ACommandLeftUnansweredFailsTheConnectionAfterTheReplyTimeout) {
