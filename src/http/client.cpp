@@ -1,6 +1,7 @@
 #include "http/client.h"
 
 #include "http/client_error.h"
+#include "http/request_head.h"
 
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -57,45 +58,6 @@ constexpr int max_interim_responses = 4;
 void add(Counter& counter, std::int64_t delta) {
   counter.store(counter.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(delta),
                 std::memory_order_relaxed);
-}
-
-bool is_tchar(unsigned char c) {
-  if (c >= '0' && c <= '9') return true;
-  if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-bool valid_field_name(std::string_view name) {
-  return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-    return is_tchar(static_cast<unsigned char>(c));
-  });
-}
-
-// No control characters: a CR or LF would let a value inject header lines.
-bool valid_field_value(std::string_view value) {
-  return std::all_of(value.begin(), value.end(), [](char ch) {
-    const auto c = static_cast<unsigned char>(ch);
-    return (c >= 0x20 && c != 0x7f) || c == '\t';
-  });
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return (x | 0x20) == (y | 0x20);
-         });
-}
-
-// Names the client writes itself: a per-request or configured header may not set them.
-constexpr std::array<std::string_view, 6> reserved_fields = {
-    "Host", "Content-Type", "Content-Length", "Transfer-Encoding", "Connection", "Idempotency-Key"};
-
-bool reserved_field(std::string_view name) {
-  return std::any_of(reserved_fields.begin(), reserved_fields.end(),
-                     [name](std::string_view reserved) { return iequals(name, reserved); });
-}
-
-bool valid_extra_header(const HeaderField& header) {
-  return valid_field_name(header.name) && valid_field_value(header.value) && !reserved_field(header.name);
 }
 
 // Origin-form (RFC 9112 §3.2.1): "/" path, optional "?" query, only URI
@@ -348,12 +310,6 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
   asio::awaitable<Result<PartnerResponse>> post_on(std::string_view target, std::string_view body,
                                                     std::string_view key, std::span<const HeaderField> headers);
 
-  // The request head: the request line (the URL's own unless `target` is
-  // set), the fixed lines, then the Idempotency-Key if any and the
-  // per-request `headers`, then Content-Length.
-  void format_head(std::string& head, std::string_view target, std::size_t body_size, std::string_view key,
-                   std::span<const HeaderField> headers) const;
-
   // Pool bookkeeping. A "slot" is the right to have one connection open or
   // opening; slots_used_ <= max_connections always.
   void release(std::unique_ptr<Connection> connection);
@@ -365,8 +321,7 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
   PartnerClientOptions options_;
   Target target_;
   std::string port_text_;
-  std::string head_prefix_;  // the default request line, then every header line that never changes
-  std::size_t request_line_size_ = 0;  // of head_prefix_'s request line, its CRLF included
+  RequestHead head_;
   std::optional<asio::ssl::context> tls_;
 
   std::unordered_set<Connection*> connections_;     // every live Connection; outlives them all
@@ -386,49 +341,37 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
   Counter connect_failures_{0};
 };
 
-PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions options)
-    : executor_(std::move(executor)), options_(std::move(options)), resolver_(executor_) {
-  std::string why;
-  auto target = parse_target(options_.url, &why);
-  if (!target) throw std::invalid_argument(fmt::format("partner URL: {}", why));
-  target_ = std::move(*target);
-  port_text_ = std::to_string(target_.port);
+namespace {
 
-  if (options_.content_type.empty() || !valid_field_value(options_.content_type)) {
+Target parse_or_throw(const std::string& url) {
+  std::string why;
+  auto target = parse_target(url, &why);
+  if (!target) throw std::invalid_argument(fmt::format("partner URL: {}", why));
+  return std::move(*target);
+}
+
+RequestHead checked_head(const Target& target, const PartnerClientOptions& options) {
+  if (options.content_type.empty() || !valid_field_value(options.content_type)) {
     throw std::invalid_argument("partner client: content_type must be a valid header value");
   }
-  if (options_.max_connections == 0) {
+  if (options.max_connections == 0) {
     throw std::invalid_argument("partner client: max_connections must be at least 1");
   }
-  if (options_.request_timeout.count() <= 0 || options_.connect_timeout.count() <= 0) {
+  if (options.request_timeout.count() <= 0 || options.connect_timeout.count() <= 0) {
     throw std::invalid_argument("partner client: timeouts must be positive");
   }
+  return RequestHead(target.request_target, target.host_header, options.content_type, options.headers);
+}
 
-  head_prefix_ = fmt::format(
-      "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: {}\r\n"
-      "Connection: keep-alive\r\n",
-      target_.request_target, target_.host_header, options_.content_type);
-  request_line_size_ = head_prefix_.find("\r\n") + 2;
-  for (const HeaderField& header : options_.headers) {
-    // Name the header but never echo its value: it may be a secret.
-    if (!valid_field_name(header.name)) {
-      throw std::invalid_argument(
-          fmt::format("partner header name \"{}\" is not a valid token", header.name));
-    }
-    if (!valid_field_value(header.value)) {
-      throw std::invalid_argument(
-          fmt::format("partner header {} has a control character in its value", header.name));
-    }
-    if (reserved_field(header.name)) {
-      throw std::invalid_argument(
-          fmt::format("partner header {} is set by the client and cannot be overridden", header.name));
-    }
-    head_prefix_ += header.name;
-    head_prefix_ += ": ";
-    head_prefix_ += header.value;
-    head_prefix_ += "\r\n";
-  }
+}  // namespace
 
+PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions options)
+    : executor_(std::move(executor)),
+      options_(std::move(options)),
+      target_(parse_or_throw(options_.url)),
+      port_text_(std::to_string(target_.port)),
+      head_(checked_head(target_, options_)),
+      resolver_(executor_) {
   if (target_.tls) {
     tls_.emplace(asio::ssl::context::tls_client);
     SSL_CTX* ctx = tls_->native_handle();
@@ -478,35 +421,6 @@ void PartnerClient::Impl::cancel_all() {
   }
 }
 
-void PartnerClient::Impl::format_head(std::string& head, std::string_view target, std::size_t body_size,
-                                      std::string_view key, std::span<const HeaderField> headers) const {
-  std::array<char, 24> digits{};
-  const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), body_size);
-  (void)ec;  // 24 digits always fit a size_t
-  if (target.empty()) {
-    head.assign(head_prefix_);
-  } else {  // in the connection's buffer, which keeps its capacity: no allocation once warm
-    head.assign("POST ");
-    head.append(target);
-    head.append(" HTTP/1.1\r\n");
-    head.append(std::string_view(head_prefix_).substr(request_line_size_));
-  }
-  if (!key.empty()) {
-    head.append("Idempotency-Key: ");
-    head.append(key);
-    head.append("\r\n");
-  }
-  for (const HeaderField& header : headers) {
-    head.append(header.name);
-    head.append(": ");
-    head.append(header.value);
-    head.append("\r\n");
-  }
-  head.append("Content-Length: ");
-  head.append(digits.data(), end);
-  head.append("\r\n\r\n");
-}
-
 template <class Stream>
 asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::string_view target,
                                                                       std::string_view body,
@@ -554,7 +468,7 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
     // The head is formatted by hand into the connection's own buffer: Beast's
     // fields container would allocate a node per header per request, and only
     // two values ever change. The body goes out as its own buffer, uncopied.
-    format_head(connection->head, target, body.size(), key, headers);
+    head_.format(connection->head, target, body.size(), key, headers);
     const std::array<asio::const_buffer, 2> request{asio::buffer(connection->head),
                                                     asio::buffer(body.data(), body.size())};
     Stream& stream = connection->template stream<Stream>();

@@ -20,15 +20,11 @@
 #include <vector>
 
 #include "core/error.h"
+#include "http/header_field.h"
 #include "http/partner_response.h"
 #include "http/target.h"
 
 namespace conveyor::http {
-
-struct HeaderField {
-  std::string name;
-  std::string value;  // may be a secret (Authorization): never logged
-};
 
 struct PartnerClientOptions {
   std::string url;  // http:// or https://; path and query are the request target
