@@ -1,6 +1,7 @@
 #include "http/client.h"
 
 #include "http/client_error.h"
+#include "http/deadline_sweep.h"
 #include "http/request_head.h"
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -21,11 +23,10 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/field.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/url/parse.hpp>
 #include <charconv>
@@ -52,6 +53,9 @@ constexpr auto nothrow = asio::as_tuple(asio::use_awaitable);
 
 // Interim (1xx) responses tolerated before the final one.
 constexpr int max_interim_responses = 4;
+
+// Most bytes one read asks for (Beast's async_read reads 64 KiB at most too).
+constexpr std::size_t kReadChunk = 64 * 1024;
 
 // Counters have one writer (the client's thread) and readers anywhere, so a
 // relaxed load + store is enough and avoids a locked read-modify-write.
@@ -170,8 +174,10 @@ class ResponseParser final : public bhttp::basic_parser<false> {
 
 // One keep-alive connection with the storage it reuses for every request.
 // It is listed in its pool's registry for as long as it exists, idle, busy or
-// connecting, so cancel_all() can reach the ones held by requests.
-struct Connection {
+// connecting, so cancel_all() can reach the ones held by requests. While a
+// request uses it, its deadline is armed on the pool's sweep, which closes the
+// socket when it passes: the I/O in flight then fails, and expired() says why.
+struct Connection final : DeadlineEntry {
   Connection(const asio::any_io_executor& executor, asio::ssl::context* tls,
              std::unordered_set<Connection*>& registry)
       : registry_(registry) {
@@ -183,24 +189,27 @@ struct Connection {
     registry_.insert(this);
   }
   ~Connection() { registry_.erase(this); }
-  Connection(const Connection&) = delete;
-  Connection& operator=(const Connection&) = delete;
-  beast::tcp_stream& tcp() { return secure ? beast::get_lowest_layer(*secure) : *plain; }
+  tcp::socket& socket() { return secure ? secure->next_layer() : *plain; }
   template <class Stream>
   Stream& stream() {
-    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
       return *plain;
     } else {
       return *secure;
     }
   }
 
-  std::optional<beast::tcp_stream> plain;  // exactly one of these
-  std::optional<beast::ssl_stream<beast::tcp_stream>> secure;
+  std::optional<tcp::socket> plain;  // exactly one of these
+  std::optional<beast::ssl_stream<tcp::socket>> secure;
   beast::flat_buffer read_buffer;  // keeps its capacity across responses
   std::string head;                // request head, rewritten in place per request
 
  private:
+  void on_deadline() override {
+    error_code ignored;
+    socket().close(ignored);
+  }
+
   std::unordered_set<Connection*>& registry_;
 };
 
@@ -284,8 +293,8 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
   // `headers` must not be empty).
   asio::awaitable<Result<PartnerResponse>> post(std::string_view target, std::string_view body,
                                                  std::string_view key, std::span<const HeaderField> headers) {
-    if (tls_) return post_on<beast::ssl_stream<beast::tcp_stream>>(target, body, key, headers);
-    return post_on<beast::tcp_stream>(target, body, key, headers);
+    if (tls_) return post_on<beast::ssl_stream<tcp::socket>>(target, body, key, headers);
+    return post_on<tcp::socket>(target, body, key, headers);
   }
   void shutdown();
   void cancel_all();
@@ -324,6 +333,7 @@ class PartnerClient::Impl : public std::enable_shared_from_this<Impl> {
   RequestHead head_;
   std::optional<asio::ssl::context> tls_;
 
+  std::shared_ptr<DeadlineSweep> sweep_;             // outlives every Connection (declared before them)
   std::unordered_set<Connection*> connections_;     // every live Connection; outlives them all
   std::vector<std::unique_ptr<Connection>> idle_;  // LIFO: the warmest connection first
   std::size_t slots_used_ = 0;
@@ -371,6 +381,7 @@ PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions o
       target_(parse_or_throw(options_.url)),
       port_text_(std::to_string(target_.port)),
       head_(checked_head(target_, options_)),
+      sweep_(std::make_shared<DeadlineSweep>(executor_)),
       resolver_(executor_) {
   if (target_.tls) {
     tls_.emplace(asio::ssl::context::tls_client);
@@ -403,6 +414,7 @@ PartnerClient::Impl::Impl(asio::any_io_executor executor, PartnerClientOptions o
 
 void PartnerClient::Impl::shutdown() {
   resolver_.cancel();  // the lookup's handler holds a reference to us until it runs
+  sweep_->stop();      // its timer's handler too
   add(connections_open_, -static_cast<std::int64_t>(idle_.size()));
   idle_.clear();
 }
@@ -417,7 +429,7 @@ void PartnerClient::Impl::cancel_all() {
   // operations, which a cancel would miss.
   for (Connection* connection : connections_) {
     error_code ignored;
-    connection->tcp().socket().close(ignored);
+    connection->socket().close(ignored);
   }
 }
 
@@ -472,7 +484,7 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
     const std::array<asio::const_buffer, 2> request{asio::buffer(connection->head),
                                                     asio::buffer(body.data(), body.size())};
     Stream& stream = connection->template stream<Stream>();
-    connection->tcp().expires_at(deadline);  // one deadline for write and read together
+    sweep_->arm(*connection, deadline);  // one deadline for write and read together
 
     error_code failure;
     bool got_response_bytes = false;
@@ -480,17 +492,44 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
     auto [write_error, written] = co_await asio::async_write(stream, request, nothrow);
     (void)written;
     failure = write_error;
+    beast::flat_buffer& buffer = connection->read_buffer;
     for (int interim = 0; !failure; ++interim) {
       if (interim > max_interim_responses) {
         failure = Error::http_protocol;
         break;
       }
+      // One response, read as Beast's async_read reads it (parse what is buffered, read more,
+      // an end of stream ends a body that runs until the close), but without its composed
+      // operations' layers of handlers and executor work: the hot path of every delivery.
       ResponseParser parser(response, options_.max_response_body, options_.keep_body);
-      auto [read_error, bytes_read] =
-          co_await bhttp::async_read(stream, connection->read_buffer, parser, nothrow);
-      (void)bytes_read;
+      parser.eager(true);
+      while (!failure && !parser.is_done()) {
+        if (buffer.size() > 0) {
+          const std::size_t used = parser.put(buffer.data(), failure);
+          buffer.consume(used);
+          if (failure == bhttp::error::need_more) {
+            failure = {};
+          } else {
+            continue;  // an error, or more of the message parsed
+          }
+        }
+        const std::size_t room = beast::read_size(buffer, kReadChunk);
+        if (room == 0) {
+          failure = bhttp::error::buffer_overflow;
+          break;
+        }
+        auto [read_error, bytes_read] = co_await stream.async_read_some(buffer.prepare(room), nothrow);
+        buffer.commit(bytes_read);
+        if (read_error == asio::error::eof && parser.got_some()) {
+          parser.put_eof(failure);  // a body delimited by the close ends here, or is cut off
+        } else if (read_error == asio::error::eof) {
+          failure = bhttp::error::end_of_stream;
+        } else {
+          failure = read_error;
+        }
+      }
       got_response_bytes = got_response_bytes || parser.got_some();
-      failure = read_error;
+      if (connection->expired()) failure = beast::error::timeout;
       if (failure) {
         // The status decides: a 2xx whose head arrived in full is the
         // partner's yes, whatever its body then does (too large, cut off,
@@ -501,7 +540,7 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
       if (response.status >= 200) {
         // Leftover bytes would be an unasked-for response: do not trust the
         // connection with another request.
-        reusable = parser.keep_alive() && connection->read_buffer.size() == 0;
+        reusable = parser.keep_alive() && buffer.size() == 0;
         break;
       }
       if (response.status == 101) {  // we never ask to switch protocols
@@ -510,6 +549,8 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
       }
       response = PartnerResponse{};  // 100 Continue, 103 Early Hints: the real one follows
     }
+    if (connection->expired()) reusable = false;  // the sweep closed it as the answer came in
+    sweep_->disarm(*connection);
 
     if (!failure) {
       if (reused) add(connections_reused_, 1);
@@ -560,10 +601,10 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_c
   if (deadline <= Clock::now()) co_return timed_out;
 
   auto connection = std::make_unique<Connection>(executor_, tls_ ? &*tls_ : nullptr, connections_);
-  beast::tcp_stream& transport = connection->tcp();
-  transport.expires_at(deadline);  // covers the TLS handshake too
-  auto [connect_error, endpoint] = co_await transport.async_connect(endpoints, nothrow);
+  sweep_->arm(*connection, deadline);  // covers the TLS handshake too; the request re-arms it
+  auto [connect_error, endpoint] = co_await asio::async_connect(connection->socket(), endpoints, nothrow);
   (void)endpoint;
+  if (connection->expired()) connect_error = beast::error::timeout;
   if (connect_error) {
     endpoints_ = {};  // the partner may have moved: look it up again next time
     add(connect_failures_, 1);
@@ -573,7 +614,7 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_c
     co_return public_error(connect_error);
   }
   error_code ec;
-  transport.socket().set_option(tcp::no_delay(true), ec);  // small requests: do not wait for ACKs
+  connection->socket().set_option(tcp::no_delay(true), ec);  // small requests: do not wait for ACKs
 
   if (!ec && connection->secure) {
     SSL* ssl = connection->secure->native_handle();
@@ -593,6 +634,8 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_c
           co_await connection->secure->async_handshake(asio::ssl::stream_base::client, nothrow);
     }
   }
+  if (connection->expired()) ec = beast::error::timeout;
+  sweep_->disarm(*connection);
   if (ec) {
     add(connect_failures_, 1);
     co_return ec == beast::error::timeout ? timed_out : public_error(ec);
