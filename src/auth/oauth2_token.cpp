@@ -188,15 +188,8 @@ class OAuth2TokenSource::Impl {
 OAuth2TokenSource::Impl::Impl(OAuth2Options options)
     : options_(std::move(options)), io_(std::make_unique<asio::io_context>(1)) {
   if (options_.client_id.empty()) throw std::invalid_argument("oauth2: client_id is empty");
-  http::PartnerClientOptions client;
-  client.url = options_.token_url;
-  client.connect_timeout = options_.connect_timeout;
-  client.request_timeout = options_.request_timeout;
-  client.max_connections = 2;
-  client.max_response_body = max_token_response;
-  client.keep_body = max_token_response;
-  client.content_type = "application/x-www-form-urlencoded";
-  client.tls_ca_file = options_.tls_ca_file;
+  auto client = http::form_client_options(options_.token_url, options_.connect_timeout, options_.request_timeout, 2,
+                                         max_token_response, options_.tls_ca_file);
   client.tls_insecure = options_.tls_insecure;
   try {
     client_.emplace(io_->get_executor(), std::move(client));

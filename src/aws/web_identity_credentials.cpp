@@ -84,15 +84,8 @@ asio::awaitable<SourceOutcome> WebIdentityCredentials::fetch() {
       "Action=AssumeRoleWithWebIdentity&Version=2011-06-15&RoleArn={}&RoleSessionName={}&WebIdentityToken={}",
       http::form_encode(options_.role_arn), http::form_encode(session_name), http::form_encode(*token));
 
-  http::PartnerClientOptions client_options;
-  client_options.url = sts_url_;
-  client_options.connect_timeout = options_.connect_timeout;
-  client_options.request_timeout = options_.request_timeout;
-  client_options.max_connections = 1;
-  client_options.max_response_body = kMaxAnswer;
-  client_options.keep_body = kMaxAnswer;
-  client_options.content_type = "application/x-www-form-urlencoded";
-  client_options.tls_ca_file = options_.tls_ca_file;
+  auto client_options = http::form_client_options(sts_url_, options_.connect_timeout, options_.request_timeout, 1,
+                                                 kMaxAnswer, options_.tls_ca_file);
   std::optional<http::PartnerClient> client;
   try {
     client.emplace(co_await asio::this_coro::executor, std::move(client_options));

@@ -21,4 +21,19 @@ std::string form_encode(std::string_view text) {
   return out;
 }
 
+PartnerClientOptions form_client_options(std::string url, std::chrono::milliseconds connect_timeout,
+                                         std::chrono::milliseconds request_timeout, std::size_t max_connections,
+                                         std::size_t max_answer, std::string tls_ca_file) {
+  PartnerClientOptions options;
+  options.url = std::move(url);
+  options.connect_timeout = connect_timeout;
+  options.request_timeout = request_timeout;
+  options.max_connections = max_connections;
+  options.max_response_body = max_answer;
+  options.keep_body = max_answer;
+  options.content_type = "application/x-www-form-urlencoded";
+  options.tls_ca_file = std::move(tls_ca_file);
+  return options;
+}
+
 }  // namespace conveyor::http

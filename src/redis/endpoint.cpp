@@ -7,6 +7,7 @@
 #include <boost/url.hpp>
 #include <fmt/format.h>
 
+#include "redis/node_list.h"
 #include "redis/sentinel.h"
 
 namespace conveyor::redis {
@@ -68,44 +69,22 @@ Result<Endpoint> parse_single(std::string_view text, std::string* why);
 // redis+cluster://[userinfo@]seed[,seed...][/0][?params]: the first seed goes through the
 // one-node parser (userinfo, TLS parameters), the others are host:port each.
 Result<Endpoint> parse_cluster(std::string_view text, std::string* why) {
-  const std::size_t scheme_end = text.find("://");
   const bool tls = text.starts_with("rediss+");
-  const std::size_t authority_begin = scheme_end + 3;
-  const std::size_t authority_end = std::min(text.find_first_of("/?#", authority_begin), text.size());
-  const std::string_view authority = text.substr(authority_begin, authority_end - authority_begin);
-  const std::size_t at = authority.rfind('@');
-  const std::size_t hosts_begin = at == std::string_view::npos ? 0 : at + 1;
-  const std::string_view hosts = authority.substr(hosts_begin);
-  std::vector<std::string_view> seed_texts;
-  for (std::size_t begin = 0; begin <= hosts.size();) {
-    const std::size_t comma = std::min(hosts.find(',', begin), hosts.size());
-    seed_texts.push_back(hosts.substr(begin, comma - begin));
-    begin = comma + 1;
-  }
+  const UrlParts parts = split_url(text.substr(text.find("://") + 3));
+  const NodeList seeds = parse_node_list(parts.hosts, 6379);
+  if (seeds.bad) return reject(why, "each seed of a cluster URL must be host[:port] (port 1 to 65535), separated by commas");
+  if (seeds.nodes.empty()) return reject(why, "the URL has no host");
+  // The first seed with the credentials and options reads as a single Redis URL.
+  const std::string_view first_seed = parts.hosts.substr(0, std::min(parts.hosts.find(','), parts.hosts.size()));
   std::string first(tls ? "rediss://" : "redis://");
-  first.append(authority.substr(0, hosts_begin));
-  first.append(seed_texts.front());
-  first.append(text.substr(authority_end));
+  first.append(parts.userinfo);
+  first.append(first_seed);
+  first.append(parts.rest);
   auto e = parse_single(first, why);
   if (!e) return e;
   if (e->db != 0) return reject(why, "a Redis Cluster has database 0 only: leave the path out, or /0");
   e->cluster = true;
-  e->seeds.push_back({e->host, e->port});
-  for (std::size_t i = 1; i < seed_texts.size(); ++i) {
-    auto seed = boost::urls::parse_authority(seed_texts[i]);
-    if (!seed || seed->has_userinfo() || seed->encoded_host().empty()) {
-      return reject(why, "each seed of a cluster URL must be host:port, separated by commas");
-    }
-    NodeAddress node{seed->host_address(), 6379};
-    if (seed->has_port()) {
-      unsigned port = 0;
-      if (!parse_number(seed->port(), port) || port == 0 || port > 65535) {
-        return reject(why, "the port must be a number from 1 to 65535");
-      }
-      node.port = static_cast<std::uint16_t>(port);
-    }
-    e->seeds.push_back(std::move(node));
-  }
+  e->seeds = seeds.nodes;
   return e;
 }
 

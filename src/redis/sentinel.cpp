@@ -13,6 +13,7 @@
 
 #include "redis/connection.h"
 #include "redis/error.h"
+#include "redis/node_list.h"
 
 namespace conveyor::redis {
 namespace {
@@ -39,24 +40,6 @@ bool parse_port(std::string_view text, std::uint16_t& out) {
 }
 
 // "host", "host:port", "[v6]" or "[v6]:port".
-bool parse_sentinel(std::string_view text, NodeAddress& out) {
-  std::string_view port;
-  if (text.starts_with('[')) {
-    const auto close = text.find(']');
-    if (close == std::string_view::npos) return false;
-    out.host = text.substr(1, close - 1);
-    const std::string_view rest = text.substr(close + 1);
-    if (!rest.empty() && (!rest.starts_with(':') || (port = rest.substr(1)).empty())) return false;
-  } else {
-    const auto colon = text.rfind(':');
-    out.host = text.substr(0, colon);
-    if (colon != std::string_view::npos) port = text.substr(colon + 1);
-    if (colon != std::string_view::npos && port.empty()) return false;
-  }
-  if (out.host.empty()) return false;
-  return port.empty() || parse_port(port, out.port);
-}
-
 std::string host_port(const std::string& host, std::uint16_t port) {
   return host.find(':') == std::string::npos ? fmt::format("{}:{}", host, port) : fmt::format("[{}]:{}", host, port);
 }
@@ -69,28 +52,17 @@ Result<Endpoint> parse_sentinel_url(std::string_view text, std::string* why) {
   // Reasons never echo the URL: it may carry a password.
   if (!is_sentinel_url(text)) return reject(why, "scheme must be redis+sentinel:// or rediss+sentinel://");
   const bool tls = text.starts_with(kTls);
-  const std::string_view rest = text.substr(tls ? kTls.size() : kPlain.size());
-  const std::size_t authority_end = std::min(rest.find_first_of("/?#"), rest.size());
-  const std::string_view authority = rest.substr(0, authority_end);
-  const std::size_t at = authority.rfind('@');
-  const std::string_view userinfo = at == std::string_view::npos ? std::string_view{} : authority.substr(0, at + 1);
-  const std::string_view hosts = at == std::string_view::npos ? authority : authority.substr(at + 1);
-
-  std::vector<NodeAddress> sentinels;
-  for (std::size_t begin = 0; begin <= hosts.size() && !hosts.empty();) {
-    const std::size_t comma = std::min(hosts.find(',', begin), hosts.size());
-    NodeAddress sentinel{.host = {}, .port = kSentinelPort};
-    if (!parse_sentinel(hosts.substr(begin, comma - begin), sentinel)) {
-      return reject(why, fmt::format("sentinel {} of the URL is not host[:port] with a port from 1 to 65535",
-                                     sentinels.size() + 1));
-    }
-    sentinels.push_back(std::move(sentinel));
-    begin = comma + 1;
+  const UrlParts parts = split_url(text.substr(tls ? kTls.size() : kPlain.size()));
+  const std::string_view userinfo = parts.userinfo;
+  const NodeList list = parse_node_list(parts.hosts, kSentinelPort);
+  if (list.bad) {
+    return reject(why, fmt::format("sentinel {} of the URL is not host[:port] with a port from 1 to 65535", list.bad));
   }
+  std::vector<NodeAddress> sentinels = list.nodes;
   if (sentinels.empty()) return reject(why, "the URL names no sentinel: redis+sentinel://host[:port][,...]/MASTER_NAME");
 
   // The path: /MASTER_NAME, then an optional /db.
-  std::string_view tail = rest.substr(authority_end);
+  std::string_view tail = parts.rest;
   const std::size_t path_end = std::min(tail.find_first_of("?#"), tail.size());
   std::string_view path = tail.substr(0, path_end);
   tail.remove_prefix(path_end);
