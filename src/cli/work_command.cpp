@@ -55,7 +55,9 @@ std::int64_t steady_ms() {
 }
 
 struct Lane {
-  asio::io_context io{1};
+  // One thread runs it, and only that thread touches its sockets and timers (other threads only
+  // post to it): the reactor's per-descriptor locks can go.
+  asio::io_context io{BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO};
   std::unique_ptr<queue::QueueBackend> queue;
   std::unique_ptr<route::HttpRoutes> partner;
   std::unique_ptr<dispatch::Dispatcher> dispatcher;

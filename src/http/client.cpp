@@ -1,5 +1,9 @@
 #include "http/client.h"
 
+// GCC 12 reports a false -Wmismatched-new-delete when it inlines the frame
+// of an Asio awaitable (operator new and delete are both Asio's own).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 #include "http/client_error.h"
 #include "http/deadline_sweep.h"
 #include "http/request_head.h"
@@ -489,9 +493,25 @@ asio::awaitable<Result<PartnerResponse>> PartnerClient::Impl::post_on(std::strin
     error_code failure;
     bool got_response_bytes = false;
     bool reusable = false;
-    auto [write_error, written] = co_await asio::async_write(stream, request, nothrow);
-    (void)written;
-    failure = write_error;
+    // A plain socket first tries the whole request in one non-blocking send: into an idle
+    // keep-alive connection it nearly always fits, and then costs no asynchronous operation
+    // (an op, a posted completion and a resumption of this frame). What does not fit goes
+    // the asynchronous way.
+    std::size_t sent = 0;
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      sent = stream.write_some(request, failure);
+      if (failure == asio::error::would_block || failure == asio::error::try_again) failure = {};
+    }
+    const std::size_t total = asio::buffer_size(request);
+    if (!failure && sent < total) {
+      const std::array<asio::const_buffer, 2> rest =
+          sent < request[0].size()
+              ? std::array<asio::const_buffer, 2>{request[0] + sent, request[1]}
+              : std::array<asio::const_buffer, 2>{asio::const_buffer(), request[1] + (sent - request[0].size())};
+      auto [write_error, written] = co_await asio::async_write(stream, rest, nothrow);
+      (void)written;
+      failure = write_error;
+    }
     beast::flat_buffer& buffer = connection->read_buffer;
     for (int interim = 0; !failure; ++interim) {
       if (interim > max_interim_responses) {
@@ -615,6 +635,8 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_c
   }
   error_code ec;
   connection->socket().set_option(tcp::no_delay(true), ec);  // small requests: do not wait for ACKs
+  // Synchronous writes must never block the lane's thread (post_on's first try).
+  if (!ec) connection->socket().non_blocking(true, ec);
 
   if (!ec && connection->secure) {
     SSL* ssl = connection->secure->native_handle();

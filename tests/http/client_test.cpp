@@ -95,6 +95,27 @@ TEST(PartnerClientTest, SendsBodyAndHeadersExactly) {
   EXPECT_EQ(seen[0].body, body);
 }
 
+// A body larger than the socket's send buffer: the first, non-blocking send takes part of it and
+// the rest goes out asynchronously, byte for byte, on the same connection as later small posts.
+TEST(PartnerClientTest, SendsABodyLargerThanTheSocketBufferWhole) {
+  TestServer server({.status = 200});
+  asio::io_context io;
+  PartnerClient client(io.get_executor(), options_for(server.url("/big")));
+  std::string body(24 * 1024 * 1024, '\0');  // past the largest loopback send buffer (4 MiB)
+  for (std::size_t i = 0; i < body.size(); ++i) body[i] = static_cast<char>('a' + (i * 7919) % 26);
+  for (const std::string& sent : {body, std::string("{}"), body}) {
+    auto result = post_once(io, client, sent, "big-1");
+    ASSERT_TRUE(result) << result.error().message();
+    EXPECT_EQ(result->status, 200u);
+  }
+  const auto seen = server.requests();
+  ASSERT_EQ(seen.size(), 3u);
+  EXPECT_TRUE(seen[0].body == body) << "the first large body arrived changed (" << seen[0].body.size() << " bytes)";
+  EXPECT_EQ(seen[1].body, "{}");
+  EXPECT_TRUE(seen[2].body == body) << "the second large body arrived changed (" << seen[2].body.size() << " bytes)";
+  EXPECT_EQ(server.connections_accepted(), 1u);
+}
+
 TEST(PartnerClientTest, SendsPerRequestHeadersAndKeepsWholeBodiesWhenAsked) {
   const std::string big(20'000, 'x');
   TestServer server({.status = 200, .body = big});

@@ -20,11 +20,12 @@ boost::asio::awaitable<dispatch::Outcome> HttpRoutes::deliver(const dispatch::Ro
   co_return classify_call(call, route.rules);
 }
 
+// Not a coroutine: the client's own awaitable, so a delivery costs no frame here.
 boost::asio::awaitable<Result<http::PartnerResponse>> HttpRoutes::post(HttpRoute& route, const std::string& target,
                                                                       std::string_view body, std::string_view key) {
   // The route's own URL (no placeholders) takes the client's prebuilt request head.
-  if (target.empty()) co_return co_await route.client->post(body, key);
-  co_return co_await route.client->post(target, body, key, {});
+  if (target.empty()) return route.client->post(body, key);
+  return route.client->post(target, body, key, {});
 }
 
 boost::asio::awaitable<dispatch::Outcome> HttpRoutes::deliver_with_token(HttpRoute& route,
