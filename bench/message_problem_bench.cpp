@@ -51,7 +51,9 @@ void BM_Poison_Generated(benchmark::State& state) {  // what `conveyor publish` 
 }
 BENCHMARK(BM_Poison_Generated);
 
-void BM_Poison_Typical300B(benchmark::State& state) { run(state, conveyor::bench::sample_message(12'345'678), kLimit, false); }
+void BM_Poison_Typical300B(benchmark::State& state) {
+  run(state, conveyor::bench::sample_message(12'345'678), kLimit, false);
+}
 BENCHMARK(BM_Poison_Typical300B);
 
 void BM_Poison_64KiB(benchmark::State& state) { run(state, large_message(64 * 1024), kLimit, false); }

@@ -2,7 +2,7 @@
 # The micro-benchmarks (Google Benchmark): runs every BUILD_DIR/bench/*_bench binary for about
 # MIN_TIME seconds per benchmark and prints one compact table (name, CPU ns per operation, ns per
 # item, items/s, bytes/s) and the command that reproduces it. Builds nothing: run `./scripts/build`
-# (or ninja) first. Exits non-zero if any binary fails or any benchmark reports an error; ~25 s in all.
+# (or ninja) first. Exits non-zero if any binary fails or any benchmark reports an error; ~10 s in all.
 #   bench/micro.sh [FILTER]            (FILTER: a --benchmark_filter regex, e.g. 'Resp|SigV4')
 # BUILD_DIR (./build) and MIN_TIME (0.2; ctest's smoke test uses 0.01) may be set.
 set -euo pipefail
