@@ -5,12 +5,10 @@
 // of an Asio awaitable (operator new and delete are both Asio's own).
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
-#include <hiredis/hiredis.h>
 #include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include <array>
-#include <climits>
 #include <deque>
 #include <stdexcept>
 #include <type_traits>
@@ -26,9 +24,10 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/container/small_vector.hpp>
 #include <fmt/format.h>
 
+#include "redis/command_encoding.h"
+#include "redis/reply_reader.h"
 #include "redis/sentinel.h"
 
 namespace conveyor::redis {
@@ -46,67 +45,6 @@ using RepliesHandler = asio::any_completion_handler<void(error_code, std::vector
 // A write buffer that once carried a huge value is not kept around.
 constexpr std::size_t kKeptBufferCapacity = 1 << 20;
 constexpr std::size_t kReadChunk = 64 * 1024;
-
-// ---- hiredis stays in this file ------------------------------------------
-
-struct ReaderFree {
-  void operator()(redisReader* r) const { redisReaderFree(r); }
-};
-struct ReplyFree {
-  void operator()(void* r) const { freeReplyObject(r); }
-};
-struct CommandFree {
-  void operator()(char* c) const { redisFreeCommand(c); }
-};
-
-Reply to_reply(const redisReply& r) {
-  Reply out;
-  switch (r.type) {
-    case REDIS_REPLY_STRING:
-      out.type = Reply::Type::string;
-      out.string.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_STATUS:
-      out.type = Reply::Type::status;
-      out.string.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_ERROR:
-      out.type = Reply::Type::error;
-      out.string.assign(r.str, r.len);
-      break;
-    case REDIS_REPLY_INTEGER:
-      out.type = Reply::Type::integer;
-      out.integer = r.integer;
-      break;
-    case REDIS_REPLY_ARRAY:
-      out.type = Reply::Type::array;
-      out.elements.reserve(r.elements);
-      for (std::size_t i = 0; i < r.elements; ++i) out.elements.push_back(to_reply(*r.element[i]));
-      break;
-    default:
-      out.type = Reply::Type::nil;
-      break;
-  }
-  return out;
-}
-
-// Appends the RESP form of one command; false for a command Redis would not
-// answer (empty), which would otherwise shift every later reply.
-bool append_command(std::string& out, std::span<const std::string_view> args) {
-  if (args.empty() || args.size() > static_cast<std::size_t>(INT_MAX)) return false;
-  boost::container::small_vector<const char*, 16> argv;
-  boost::container::small_vector<std::size_t, 16> lengths;
-  for (const auto arg : args) {
-    argv.push_back(arg.data() ? arg.data() : "");
-    lengths.push_back(arg.size());
-  }
-  char* raw = nullptr;
-  const int n = redisFormatCommandArgv(&raw, static_cast<int>(args.size()), argv.data(), lengths.data());
-  std::unique_ptr<char, CommandFree> formatted(raw);
-  if (n < 0 || !formatted) return false;
-  out.append(formatted.get(), static_cast<std::size_t>(n));
-  return true;
-}
 
 // ---- the shared state behind a Connection ---------------------------------
 
@@ -133,11 +71,8 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
         follows_failover_(follows_failover),
         tls_context_(std::move(tls_context)),
         stream(make_stream(executor, tls_context_.get())),
-        reader_(redisReaderCreate()),
         inbox_(std::make_unique<std::array<char, kReadChunk>>()),
-        watchdog_(executor) {
-    if (!reader_) throw std::bad_alloc();
-  }
+        watchdog_(executor) {}
 
   tcp::socket& socket() {
     if constexpr (is_tls<Stream>) return stream.next_layer();
@@ -270,13 +205,12 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
   void on_read(error_code ec, std::size_t n) {
     if (failure_) return;
     if (ec) return fail(transport_error(ec));
-    if (redisReaderFeed(reader_.get(), inbox_->data(), n) != REDIS_OK) return fail(Error::redis_protocol);
+    if (!reader_.feed(std::string_view(inbox_->data(), n))) return fail(Error::redis_protocol);
     while (true) {
-      void* raw = nullptr;
-      if (redisReaderGetReply(reader_.get(), &raw) != REDIS_OK) return fail(Error::redis_protocol);
-      if (!raw) break;
-      const std::unique_ptr<void, ReplyFree> owned(raw);
-      deliver(to_reply(*static_cast<const redisReply*>(raw)));
+      auto reply = reader_.next();
+      if (!reply) return fail(reply.error());
+      if (!*reply) break;
+      deliver(std::move(**reply));
       if (failure_) return;
     }
     start_read();
@@ -311,7 +245,7 @@ class Pipe final : public std::enable_shared_from_this<Pipe<Stream>> {
   Stream stream;
 
  private:
-  std::unique_ptr<redisReader, ReaderFree> reader_;
+  ReplyReader reader_;
   std::unique_ptr<std::array<char, kReadChunk>> inbox_;
   std::string outbox_;   // formatted commands waiting for the next write
   std::string sending_;  // the bytes of the write in flight
