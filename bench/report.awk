@@ -29,7 +29,7 @@ function status(r) { return get(r, "status") == "ok" ? "" : " **(failed)**" }
 function label(r,   c) {
   if (r == "e2e-prefork") return "legacy prefork"
   if (r == "e2e-gevent") return "legacy gevent"
-  if (r ~ /^(e2e|sqs|curve)-c/) { c = r; sub(/.*-c/, "", c); return "Conveyor, " get(r, "queue") ", " commas(c) " in flight" }
+  if (r ~ /^(e2e|sqs|curve)-c/) { c = r; sub(/.*-c/, "", c); return "Conveyor, " (r ~ /^sqs/ ? "SQS" : "REDIS") ", " commas(c) " in flight" }
   return r
 }
 function short(r,   c) {  # a chart's tick label

@@ -13,4 +13,9 @@ mkdir -p "$charts"
 
 awk -v charts="$charts" -f "$here/report.awk" "$results"
 
-gnuplot -e "dir='$charts'; delay='$(sed -n 's/^# delay: //p' "$results")'" "$here/charts.gp"
+delay=$(sed -n 's/^# delay: //p' "$results")
+for chart in throughput cpu-per-delay e2e; do  # one at a time: a chart without data leaves the others
+  gnuplot -e "dir='$charts'; delay='$delay'; chart='$chart'" "$here/charts.gp" 2>"$charts/$chart.err" ||
+    { rm -f "$charts/$chart.svg"; echo "bench/report.sh: no $chart chart (its rows failed?): $(grep -v '^ *$' "$charts/$chart.err" | tail -1)" >&2; }
+  rm -f "$charts/$chart.err"
+done
