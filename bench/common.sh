@@ -1,6 +1,6 @@
 # Shared by the bench/ scripts (sourced, not run): a scratch folder and the child processes,
 # removed and killed on exit; free ports below the ephemeral range; GET over bash's /dev/tcp; a
-# redis-server to work against. Expects `set -euo pipefail` and the repository as the folder.
+# redis-server or fauxqs to work against; CPU and memory of process trees. Expects `set -euo pipefail` and the repository as the folder.
 BIN=./build/conveyor
 [ -x "$BIN" ] || { echo "build first: ./scripts/build" >&2; exit 2; }
 
@@ -40,6 +40,24 @@ start_redis() {
   redis-cli -p "$redis_port" ping >/dev/null || { echo "redis-server did not start:" >&2; cat "$work/redis.log" >&2; exit 1; }
   export REDIS_URL="redis://127.0.0.1:$redis_port/0"
 }
+
+# Starts the fauxqs SQS emulator (tools/fauxqs, one Node process) on a free port (killed on exit)
+# with the given queues; sets queue_pid and exports SQS_ENDPOINT and the emulator's credentials.
+start_fauxqs() {  # queue-name...
+  local args=() q
+  for q in "$@"; do args+=(--queue "$q"); done
+  node tools/fauxqs/launch.mjs --port 0 "${args[@]}" >"$work/fauxqs.out" 2>"$work/fauxqs.err" &
+  queue_pid=$!
+  pids+=($queue_pid)
+  disown
+  for _ in $(seq 1 200); do grep -q listening "$work/fauxqs.out" 2>/dev/null && break; sleep 0.05; done
+  grep -q listening "$work/fauxqs.out" || { echo "fauxqs did not start:" >&2; cat "$work/fauxqs.err" >&2; exit 1; }
+  export SQS_ENDPOINT="http://$(sed -n 's/^listening on //p' "$work/fauxqs.out")" AWS_REGION=us-east-1 \
+    AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+}
+
+# A process's own CPU time (user + system) so far, in clock ticks.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 # Starts `conveyor partner` on a free port (killed on exit) with the given options, its output in
 # $work/partner-NAME.*; sets partner (host:port) and partner_pid.

@@ -34,23 +34,15 @@ SHARDS=${SHARDS:-1}
 if [ "$QUEUE" = SQS ]; then
   # SQS queue names allow no colon; shards are <name>-0 .. <name>-N-1.
   CHANNEL_NAME=bench-shipments
-  queues=(--queue "$CHANNEL_NAME-dead")
-  if [ "$SHARDS" -le 1 ]; then queues+=(--queue "$CHANNEL_NAME"); else
-    for i in $(seq 0 $((SHARDS - 1))); do queues+=(--queue "$CHANNEL_NAME-$i"); done
+  queues=("$CHANNEL_NAME-dead")
+  if [ "$SHARDS" -le 1 ]; then queues+=("$CHANNEL_NAME"); else
+    for i in $(seq 0 $((SHARDS - 1))); do queues+=("$CHANNEL_NAME-$i"); done
   fi
-  node tools/fauxqs/launch.mjs --port 0 "${queues[@]}" >"$work/fauxqs.out" 2>"$work/fauxqs.err" &
-  queue_pid=$!
-  pids+=($queue_pid)
-  disown
-  for _ in $(seq 1 200); do grep -q listening "$work/fauxqs.out" 2>/dev/null && break; sleep 0.05; done
-  grep -q listening "$work/fauxqs.out" || { echo "fauxqs did not start:" >&2; cat "$work/fauxqs.err" >&2; exit 1; }
-  export SQS_ENDPOINT="http://$(sed -n 's/^listening on //p' "$work/fauxqs.out")" AWS_REGION=us-east-1 \
-    AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+  start_fauxqs "${queues[@]}"
 else
   CHANNEL_NAME=bench:shipments
   start_redis
 fi
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 if [ -n "${PARTNER:-}" ]; then  # a simulator already running (bench/floor.sh): PARTNER=host:port PARTNER_PID=pid
   partner=$PARTNER

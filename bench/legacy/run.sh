@@ -45,7 +45,6 @@ ideal=$(awk -v n="$N" -v d="$delay_s" -v c="$CONCURRENCY" 'BEGIN { printf "%.2f"
 # at a few hundred a second), plus a minute.
 TIMEOUT=${TIMEOUT:-$(awk -v i="$ideal" -v n="$N" 'BEGIN { printf "%d", 60 + 3 * i + n / 100 }')}
 ticks_per_s=$(getconf CLK_TCK)
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 now() { date +%s.%N; }
 stat_field() { grep -o "\"$1\":[0-9]*" <<<"$2" | cut -d: -f2; }
 
