@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -308,9 +309,11 @@ void Dispatcher::dispatch_ready() {
   // they see there is nothing left and leave.
   std::size_t to_wake = closing_ ? idle_.size() : std::min(ready_.size(), idle_.size());
   while (to_wake-- > 0) {
-    asio::steady_timer* timer = idle_.back();
+    auto courier = std::move(idle_.back());
     idle_.pop_back();
-    timer->cancel();
+    // Never resumed inline, inside our caller; the lambda runs on our executor, so the courier's
+    // own (type-erased) one need not be consulted.
+    asio::post(executor_, [courier = std::move(courier)]() mutable { std::move(courier)(); });
   }
 }
 
@@ -319,14 +322,12 @@ void Dispatcher::count_in_flight() {
 }
 
 asio::awaitable<void> Dispatcher::courier() {
-  asio::steady_timer parked(executor_);
   while (true) {
     if (ready_.empty()) {
       if (closing_) break;
-      idle_.push_back(&parked);
-      parked.expires_at(Clock::time_point::max());
-      error_code woken;  // cancelled means woken by dispatch_ready()
-      co_await parked.async_wait(asio::redirect_error(asio::use_awaitable, woken));
+      // Parked as a bare handler, woken by dispatch_ready(): no timer to arm and cancel per message.
+      co_await asio::async_initiate<const asio::use_awaitable_t<>&, void()>(
+          [this](auto handler) { idle_.emplace_back(std::move(handler)); }, asio::use_awaitable);
       continue;
     }
     auto [job, route] = std::move(ready_.front());

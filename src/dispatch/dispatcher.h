@@ -20,7 +20,8 @@
 // abandoned and run() ends with that error.
 //
 // Ownership: the backend and partner must outlive the dispatcher; run() must have completed before
-// any of the three is destroyed. Every member function is called on the lane's executor only,
+// any of the three is destroyed (or the io_context stopped for good). REQUIRES: the dispatcher is destroyed
+// before its io_context: it holds its parked couriers. Every member function is called on the lane's executor only,
 // except stats() and route_stats(), whose counters any thread may read.
 #pragma once
 
@@ -31,6 +32,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -162,7 +164,7 @@ class Dispatcher {
   bool waiting_for_bytes_ = false;     // run() sleeps until bytes are freed
   std::string failure_;                // why the backend broke, if it did
   std::deque<std::pair<Job, Route*>> ready_;        // admitted, not yet picked up by a courier
-  std::vector<boost::asio::steady_timer*> idle_;    // parked couriers, woken by cancelling
+  std::vector<boost::asio::any_completion_handler<void()>> idle_;  // parked couriers, woken by posting these
   std::size_t delivering_ = 0;                      // couriers inside a partner call
   std::size_t waiting_ = 0;                         // jobs in the routes' holds
   double admitted_share_ = 1.0;  // of recent lease batches, the share that went straight to a call
