@@ -86,6 +86,7 @@ ideal=$(awk -v n="$N" -v d="$delay_s" -v c="$CONCURRENCY" 'BEGIN { printf "%.2f"
 ticks=$(getconf CLK_TCK)
 
 echo "worker: $(cat "$work/work.out")"
+[ -n "${SHOW_LOG:-}" ] && sed "s/^/  log: /" "$work/work.err"
 scrapes=0
 [ -f "$work/scrapes" ] && scrapes=$(wc -l <"$work/scrapes")
 echo "reproduce: QUEUE=$QUEUE SHARDS=$SHARDS SCRAPE=$SCRAPE ${WORKER_BIN:+WORKER_BIN=$WORKER_BIN }${WORKER_PRELOAD:+WORKER_PRELOAD=$WORKER_PRELOAD }bench/e2e.sh $N $CONCURRENCY $THREADS $DELAY $PARTNER_THREADS"

@@ -81,7 +81,9 @@ asio::awaitable<void> Dispatcher::run() {
       co_await sleep_until_woken(next_admission());
       continue;
     }
-    const std::size_t free = options_.concurrency - std::min(options_.concurrency, active());
+    // Room for `concurrency` calls and a prefetch of refill_threshold_ more, ready for the couriers
+    // that finish while the next lease is on its way: a slot that frees waits for no round trip.
+    const std::size_t free = window() - std::min(window(), active());
     if (free < refill_threshold_) {
       co_await sleep_until_woken(next_admission());
       continue;
@@ -141,7 +143,7 @@ asio::awaitable<void> Dispatcher::run() {
     const double share = 1.0 - set_aside / static_cast<double>(leased->size());
     admitted_share_ = std::clamp(0.7 * admitted_share_ + 0.3 * share, 0.1, 1.0);
     count_in_flight();
-    stats_.peak_in_flight.raise_to(active());
+    stats_.peak_in_flight.raise_to(std::min(active(), options_.concurrency));
   }
 
   // Couriers finish what is admitted (or release it, when abandoning), then leave; what waits
@@ -317,8 +319,9 @@ void Dispatcher::dispatch_ready() {
   }
 }
 
+// Calls in flight: the prefetched jobs beyond `concurrency` wait for a courier, not for a partner.
 void Dispatcher::count_in_flight() {
-  stats_.in_flight.set(active());
+  stats_.in_flight.set(std::min(active(), options_.concurrency));
 }
 
 asio::awaitable<void> Dispatcher::courier() {
@@ -360,7 +363,7 @@ asio::awaitable<void> Dispatcher::courier() {
     count_in_flight();
     // Wake run() only when this completion changes what it would do.
     const std::size_t in_calls = active();
-    if (in_calls == 0 || options_.concurrency - std::min(options_.concurrency, in_calls) == refill_threshold_ ||
+    if (in_calls == 0 || window() - std::min(window(), in_calls) == refill_threshold_ ||
         (waiting_for_bytes_ && bytes_free() >= byte_refill_threshold_)) {
       wake();
     }

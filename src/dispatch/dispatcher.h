@@ -13,6 +13,7 @@
 // route is closed to new work, the lane stops leasing until one opens.
 //
 // It never runs more than `concurrency` calls, nor holds more admitted messages than `concurrency`
+// plus a prefetch of concurrency / 8 (at most one lease batch, ready for the courier that frees next),
 // plus one lease batch (a batch is sized up by the share that recent batches set aside for closed
 // routes, so open routes still fill their slots in one round trip), plus the routes' holds; nor more body
 // bytes than `max_in_flight_bytes` (plus one message), and knows nothing of Redis, SQS or HTTP. If
@@ -146,6 +147,8 @@ class Dispatcher {
   // The backend broke for good: stop as abandon() does, and make run() throw `why`.
   void fail(const std::string& why);
   std::size_t active() const { return delivering_ + ready_.size(); }
+  // Most jobs admitted at once: every courier busy and refill_threshold_ ready for the next free one.
+  std::size_t window() const { return options_.concurrency + refill_threshold_; }
   std::size_t held() const { return active() + waiting_; }
   std::size_t bytes_free() const {
     return options_.max_in_flight_bytes > held_bytes_ ? options_.max_in_flight_bytes - held_bytes_ : 0;
