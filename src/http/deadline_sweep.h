@@ -4,8 +4,9 @@
 // request costs no timer operation of its own; the timer moves only when an earlier deadline comes
 // in, or when the last entry leaves (it is cancelled, so an idle client holds no pending work).
 //
-// One DeadlineSweep per io_context thread, used only from it. Entries unlink themselves from it in
-// their destructor. REQUIRES: the sweep outlives its entries (the owner holds both).
+// One DeadlineSweep per owner of connections (each PartnerClient has its own), used only from the
+// owner's io_context thread. Entries unlink themselves from it in their destructor. REQUIRES: the
+// sweep outlives its entries (the owner holds both).
 #pragma once
 
 #include <chrono>
