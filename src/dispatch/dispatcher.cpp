@@ -65,6 +65,10 @@ Dispatcher::Dispatcher(asio::any_io_executor executor, queue::QueueBackend& back
 
 asio::awaitable<void> Dispatcher::run() {
   backend_.on_failure([this](const std::string& why) { fail(why); });
+  backend_.on_ready([this] {
+    messages_ready_ = true;
+    if (sleeping_for_messages_) wake();
+  });
   for (std::size_t i = 0; i < options_.concurrency; ++i) {
     ++couriers_;
     asio::co_spawn(executor_, courier(), rethrow);
@@ -120,6 +124,7 @@ asio::awaitable<void> Dispatcher::run() {
     stats_.dead_lettered.add(dead_in_backend);
     unrouted_dead_lettered_.add(dead_in_backend);
     if (leased->empty()) {
+      messages_ready_ = false;  // a backend that receives ahead says when it has some (on_ready)
       if (options_.until_empty && held() == 0) {
         // Only our own outcomes can be pending here; write them before asking,
         // or our acknowledged messages would still count as in flight.
@@ -127,8 +132,12 @@ asio::awaitable<void> Dispatcher::run() {
         auto backlog = co_await backend_.backlog();
         if (backlog && backlog->empty()) break;
       }
-      co_await sleep_until_woken(std::min(Clock::now() + idle, next_admission()));
-      idle = std::min(idle * 2, std::max(options_.idle_poll, kFirstIdle));
+      if (!messages_ready_) {
+        sleeping_for_messages_ = true;
+        co_await sleep_until_woken(std::min(Clock::now() + idle, next_admission()));
+        sleeping_for_messages_ = false;
+      }
+      idle = messages_ready_ ? kFirstIdle : std::min(idle * 2, std::max(options_.idle_poll, kFirstIdle));
       continue;
     }
     idle = kFirstIdle;
@@ -153,6 +162,7 @@ asio::awaitable<void> Dispatcher::run() {
   dispatch_ready();
   while (couriers_ > 0) co_await sleep_until_woken(Clock::time_point::max());
   backend_.on_failure(nullptr);
+  backend_.on_ready(nullptr);
   if (failure_.empty()) {
     if (auto ec = co_await backend_.shutdown()) spdlog::warn("cannot write final outcomes: {}", ec.message());
   }

@@ -165,6 +165,8 @@ class Dispatcher {
   std::size_t byte_refill_threshold_;  // lease once this many body bytes are free
   std::size_t held_bytes_ = 0;         // bodies leased and not yet settled
   bool waiting_for_bytes_ = false;     // run() sleeps until bytes are freed
+  bool sleeping_for_messages_ = false; // run() found the queue empty and sleeps until on_ready or idle
+  bool messages_ready_ = false;        // the backend said it has messages since the last empty lease
   std::string failure_;                // why the backend broke, if it did
   std::deque<std::pair<Job, Route*>> ready_;        // admitted, not yet picked up by a courier
   std::vector<boost::asio::any_completion_handler<void()>> idle_;  // parked couriers, woken by posting these

@@ -7,6 +7,7 @@
 #include "http/client_error.h"
 #include "http/deadline_sweep.h"
 #include "http/request_head.h"
+#include "http/source_ports.h"
 
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -18,7 +19,6 @@
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -622,8 +622,19 @@ asio::awaitable<Result<std::unique_ptr<Connection>>> PartnerClient::Impl::open_c
 
   auto connection = std::make_unique<Connection>(executor_, tls_ ? &*tls_ : nullptr, connections_);
   sweep_->arm(*connection, deadline);  // covers the TLS handshake too; the request re-arms it
-  auto [connect_error, endpoint] = co_await asio::async_connect(connection->socket(), endpoints, nothrow);
-  (void)endpoint;
+  // Each address in turn, as asio::async_connect would, on a socket opened here so that it can
+  // take its source-port option before connecting.
+  error_code connect_error = asio::error::host_not_found;
+  for (const auto& entry : endpoints) {
+    tcp::socket& socket = connection->socket();
+    error_code ignored;
+    socket.close(ignored);
+    socket.open(entry.endpoint().protocol(), connect_error);
+    if (connect_error) continue;
+    use_system_port_range(socket);
+    std::tie(connect_error) = co_await socket.async_connect(entry.endpoint(), nothrow);
+    if (!connect_error || connection->expired()) break;
+  }
   if (connection->expired()) connect_error = beast::error::timeout;
   if (connect_error) {
     endpoints_ = {};  // the partner may have moved: look it up again next time

@@ -78,6 +78,13 @@ class QueueBackend {
   using FailureHandler = std::function<void(const std::string& why)>;
   virtual void on_failure(FailureHandler handler) { (void)handler; }
 
+  // Called on the backend's executor when messages become ready to lease without a round trip:
+  // a backend that receives ahead of lease() (SQS's long polls) calls it when its buffer stops
+  // being empty, so a caller that found nothing need not poll. Backends whose lease() asks the
+  // queue itself never call it. The handler must outlive the backend or be reset.
+  using ReadyHandler = std::function<void()>;
+  virtual void on_ready(ReadyHandler handler) { (void)handler; }
+
   // Messages the backend dead-lettered by itself since the last call, without handing them out
   // (on Redis: messages over MAX_MESSAGE_BYTES, moved to the dead set by the lease script).
   virtual std::size_t take_dead_lettered() { return 0; }

@@ -105,6 +105,21 @@ void ShardedQueue::on_failure(FailureHandler handler) {
   for (auto& shard : shards_) shard.backend->on_failure(handler);
 }
 
+void ShardedQueue::on_ready(ReadyHandler handler) {
+  for (std::size_t i = 0; i < shards_.size(); ++i) {
+    if (!handler) {
+      shards_[i].backend->on_ready(nullptr);
+      continue;
+    }
+    // A shard that has messages again is no longer skipped as empty.
+    shards_[i].backend->on_ready([this, i, handler] {
+      shards_[i].pause = std::chrono::milliseconds{0};
+      shards_[i].skip_until = {};
+      handler();
+    });
+  }
+}
+
 boost::asio::awaitable<Result<Backlog>> ShardedQueue::backlog() {
   Backlog total;
   for (auto& shard : shards_) {

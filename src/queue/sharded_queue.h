@@ -32,6 +32,7 @@ class ShardedQueue final : public QueueBackend {
   boost::asio::awaitable<error_code> shutdown() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;
   void on_failure(FailureHandler handler) override;
+  void on_ready(ReadyHandler handler) override;
   std::size_t take_dead_lettered() override;
 
  private:

@@ -227,6 +227,27 @@ TEST(Dispatcher, AbandonGivesInFlightMessagesBack) {
   EXPECT_EQ(d.stats().released.get(), 225u);
 }
 
+// A backend that receives ahead (SQS) says when messages arrive: the dispatcher leases them at
+// once instead of at the end of its idle sleep, which has grown to seconds by then.
+TEST(Dispatcher, LeasesAtOnceWhenTheQueueSaysMessagesArrived) {
+  asio::io_context io;
+  InMemoryQueue queue(0);
+  ScriptedPartner partner(io, 1ms);
+  Dispatcher d(io.get_executor(), queue, partner, options(10, 10, std::chrono::hours(1), false));
+  Running running(io, d);
+  // Idle sleeps double from 2 ms: after 2.1 s of an empty queue the dispatcher is in a sleep of
+  // about 2 s, so a lease within the next second can only come from the wake-up.
+  running.until([] { return false; }, 2100ms);
+  const std::size_t asked = queue.lease_calls;
+  ASSERT_TRUE(queue.ready_handler);
+  queue.arrive(5);
+  EXPECT_TRUE(running.until([&] { return queue.acknowledged.size() == 5; }, 1s));
+  EXPECT_GT(queue.lease_calls, asked);
+  d.stop();
+  EXPECT_TRUE(running.finishes());
+  EXPECT_FALSE(queue.ready_handler);  // reset when run() ends: the backend may outlive the dispatcher
+}
+
 TEST(Dispatcher, KeepsGoingAfterTheQueueFailsToLease) {
   asio::io_context io;
   InMemoryQueue queue(50);

@@ -91,6 +91,29 @@ TEST(ShardedQueue, AnEmptyShardIsSkippedNotPolledEveryTime) {
   EXPECT_LE(s.raw[1]->lease_calls, 5u);  // the empty one is asked only after its pause
 }
 
+TEST(ShardedQueue, AnEmptyShardThatSaysItHasMessagesIsAskedAtOnce) {
+  asio::io_context io;
+  Shards s({0, 0}, 1h);
+  std::size_t told = 0;
+  s.queue->on_ready([&] { ++told; });
+  for (int i = 0; i < 3; ++i) {  // both shards empty: paused, the longest pause is an hour
+    auto leased = run(io, s.queue->lease(10));
+    ASSERT_TRUE(leased);
+    EXPECT_TRUE(leased->empty());
+  }
+  const std::size_t asked = s.raw[1]->lease_calls;
+  s.raw[1]->arrive(4);
+  EXPECT_EQ(told, 1u);  // the caller hears it through the sharded queue
+  auto leased = run(io, s.queue->lease(10));
+  ASSERT_TRUE(leased);
+  EXPECT_EQ(leased->size(), 4u);  // not skipped for the rest of its pause
+  EXPECT_EQ(s.raw[1]->lease_calls, asked + 1);
+  for (const auto& lease : *leased) EXPECT_EQ(lease.shard, 1u);
+  s.queue->on_ready(nullptr);
+  s.raw[1]->arrive(1);
+  EXPECT_EQ(told, 1u);  // reset: nobody is called
+}
+
 TEST(ShardedQueue, OutcomesGoBackToTheirShard) {
   asio::io_context io;
   Shards s({10, 10});

@@ -106,6 +106,14 @@ class InMemoryQueue final : public queue::QueueBackend {
   }
   FailureHandler failure_handler;
 
+  // Adds `n` messages and says so, as a backend that receives ahead does (SQS): the handler hears it.
+  void arrive(std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) waiting.push_back("{\"late\":" + std::to_string(i) + "}");
+    if (ready_handler) ready_handler();
+  }
+  void on_ready(ReadyHandler handler) override { ready_handler = std::move(handler); }
+  ReadyHandler ready_handler;
+
   std::deque<std::string> waiting;
   std::map<std::string, std::string> leased;
   std::vector<std::string> acknowledged, released, retried, parked_bodies;

@@ -145,6 +145,7 @@ struct SqsQueue::State {
   std::vector<asio::steady_timer*> waiting_for_room;  // parked receivers, woken by cancelling
   std::vector<asio::steady_timer*> backing_off;       // receivers sleeping after a failure
   error_code receive_error;                           // the last receive's failure, until one succeeds
+  ReadyHandler on_ready;                              // told when the buffer stops being empty
   bool started = false;
   bool closing = false;
 
@@ -466,6 +467,7 @@ asio::awaitable<void> receive_loop(std::shared_ptr<State> s, std::uint32_t shard
     s->receive_error = {};
     backoff = kFirstReceiveBackoff;
     const auto visible_again = Clock::now() + s->options.visibility_timeout;
+    const bool was_empty = s->buffer.empty();
     for (sqs::Message& message : *received) {
       if (s->closing) {  // received during shutdown: give it straight back
         s->add_write(shard, {std::move(message.receipt_handle), 0});
@@ -475,6 +477,7 @@ asio::awaitable<void> receive_loop(std::shared_ptr<State> s, std::uint32_t shard
       s->buffer_bytes += message.body.size();
       s->buffer.push_back(lease_of(std::move(message), shard));
     }
+    if (was_empty && !s->buffer.empty() && s->on_ready) s->on_ready();
     pump(s);
   }
   --s->receivers_running;
@@ -564,6 +567,8 @@ void SqsQueue::acknowledge(const Lease& lease) {
   state_->add_write(lease.shard, {lease.receipt, -1});
   pump(state_);
 }
+
+void SqsQueue::on_ready(ReadyHandler handler) { state_->on_ready = std::move(handler); }
 
 void SqsQueue::release(const Lease& lease) { change_visibility(state_, lease, 0); }
 

@@ -86,6 +86,8 @@ class SqsQueue final : public QueueBackend {
   // Re-sends the message (see above) so that waiting counts no receive; falls back to hiding it.
   void park(const Lease& lease, std::chrono::milliseconds delay) override;
   void dead_letter(const Lease& lease, const DeadLetter& why) override;
+  // Called when a receive puts messages into an empty buffer.
+  void on_ready(ReadyHandler handler) override;
   boost::asio::awaitable<error_code> flush() override;
   boost::asio::awaitable<Result<Backlog>> backlog() override;
   boost::asio::awaitable<error_code> shutdown() override;

@@ -105,6 +105,30 @@ TEST_F(SqsQueueTest, AcknowledgedMessagesAreDeletedAndEachKeepsItsMessageId) {
   EXPECT_EQ(emulator_.messages_in(url), 0u);
 }
 
+TEST_F(SqsQueueTest, SaysOnceWhenAReceiveBringsMessagesIntoAnEmptyBuffer) {
+  const std::string url = emulator_.create_queue("ready");
+  asio::io_context io;
+  SqsQueue queue(io.get_executor(), emulator_.client_options(), options(url));
+  std::size_t told = 0;
+  queue.on_ready([&] { ++told; });
+  run_coroutine(io, [&]() -> asio::awaitable<void> {
+    auto none = co_await queue.lease(10);  // starts the receivers
+    CO_ASSERT(none && none->empty());
+    publish(url, 3);  // its own io_context: this one waits meanwhile
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    while (told == 0 && std::chrono::steady_clock::now() < deadline) co_await pause(5ms);
+    CO_ASSERT(told == 1u);
+    auto leased = co_await lease_at_least(queue, 3);
+    CO_ASSERT(leased.size() == 3u);
+    for (const Lease& lease : leased) queue.acknowledge(lease);
+    EXPECT_FALSE(co_await queue.shutdown());
+  });
+  // Told once per receive that found the buffer empty: here at most once per message.
+  EXPECT_GE(told, 1u);
+  EXPECT_LE(told, 3u);
+  EXPECT_EQ(emulator_.messages_in(url), 0u);
+}
+
 TEST_F(SqsQueueTest, ReleasedMessagesComeBackAtOnceWithTheSameIdAndTheNextAttempt) {
   const std::string url = emulator_.create_queue("release");
   publish(url, 3);
