@@ -9,13 +9,13 @@
 #include <charconv>
 #include <deque>
 #include <stdexcept>
-#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -139,7 +139,9 @@ struct SqsQueue::State {
     Clock::time_point visible_again;  // when SQS would hand the message to someone else
     std::uint32_t shard;
   };
-  std::unordered_map<std::string, Held> held;  // by receipt: received and not yet settled
+  // By receipt: received and not yet settled. Open addressing: one probe of a flat array per
+  // receive and per settlement, where std::unordered_map chased a node per lookup (4 % of the worker).
+  boost::unordered_flat_map<std::string, Held> held;
   std::size_t receiving = 0;                                // ReceiveMessage calls in flight
   std::size_t receivers_running = 0;
   std::vector<asio::steady_timer*> waiting_for_room;  // parked receivers, woken by cancelling
