@@ -30,18 +30,11 @@ constexpr std::size_t kReadChunk = 64 * 1024;  // what a connection reads at a t
 
 std::string lease_id(std::size_t i) { return fmt::format("9f86d081884c7d65:{}", i + 1); }
 
-// Script::run: EVALSHA, the script's sha1, the key count, the keys, the arguments; then the
-// connection appends its RESP form to its outbox.
+// What Script::run sends (redis::evalsha_arguments), in the RESP form a connection appends to its
+// outbox.
 void encode_evalsha(std::string& out, std::span<const std::string_view> keys, std::span<const std::string_view> args) {
   const std::string key_count = std::to_string(keys.size());
-  std::vector<std::string_view> evalsha;
-  evalsha.reserve(3 + keys.size() + args.size());
-  evalsha.push_back("EVALSHA");
-  evalsha.push_back(kSha1);
-  evalsha.push_back(key_count);
-  evalsha.insert(evalsha.end(), keys.begin(), keys.end());
-  evalsha.insert(evalsha.end(), args.begin(), args.end());
-  redis::append_command(out, evalsha);
+  redis::append_command(out, redis::evalsha_arguments(kSha1, key_count, keys, args));
 }
 
 // Encodes one call per iteration into a reused outbox: the argument list `make_args` builds (as

@@ -13,8 +13,8 @@
 // route is closed to new work, the lane stops leasing until one opens.
 //
 // It never runs more than `concurrency` calls, nor holds more admitted messages than `concurrency`
-// plus a prefetch of concurrency / 8 (at most one lease batch, ready for the courier that frees next),
-// plus one lease batch (a batch is sized up by the share that recent batches set aside for closed
+// plus a prefetch of the refill threshold (concurrency / 8, at most one lease batch: ready for the
+// courier that frees next), plus one lease batch (a batch is sized up by the share that recent batches set aside for closed
 // routes, so open routes still fill their slots in one round trip), plus the routes' holds; nor more body
 // bytes than `max_in_flight_bytes` (plus one message), and knows nothing of Redis, SQS or HTTP. If
 // the backend breaks for good (QueueBackend::on_failure), the lane stops: calls in flight are

@@ -32,4 +32,17 @@ bool append_command(std::string& out, std::span<const std::string_view> args) {
   return true;
 }
 
+std::vector<std::string_view> evalsha_arguments(std::string_view sha1, std::string_view key_count,
+                                                std::span<const std::string_view> keys,
+                                                std::span<const std::string_view> args) {
+  std::vector<std::string_view> out;
+  out.reserve(3 + keys.size() + args.size());
+  out.push_back("EVALSHA");
+  out.push_back(sha1);
+  out.push_back(key_count);
+  out.insert(out.end(), keys.begin(), keys.end());
+  out.insert(out.end(), args.begin(), args.end());
+  return out;
+}
+
 }  // namespace conveyor::redis

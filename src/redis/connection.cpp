@@ -517,13 +517,7 @@ Script::Script(std::string source) : source_(std::move(source)) {
 asio::awaitable<Result<Reply>> Script::run(Connection& connection, std::span<const std::string_view> keys,
                                            std::span<const std::string_view> args) const {
   const std::string key_count = std::to_string(keys.size());
-  std::vector<std::string_view> evalsha;
-  evalsha.reserve(3 + keys.size() + args.size());
-  evalsha.push_back("EVALSHA");
-  evalsha.push_back(sha1_);
-  evalsha.push_back(key_count);
-  evalsha.insert(evalsha.end(), keys.begin(), keys.end());
-  evalsha.insert(evalsha.end(), args.begin(), args.end());
+  const std::vector<std::string_view> evalsha = evalsha_arguments(sha1_, key_count, keys, args);
 
   auto reply = co_await connection.command(evalsha);
   if (!reply || !reply->is_error() || !reply->string.starts_with("NOSCRIPT")) co_return reply;

@@ -30,6 +30,12 @@ TEST(Resp, AnEmptyCommandIsRefusedAndWritesNothing) {
   EXPECT_EQ(out, "kept*1\r\n$0\r\n\r\n");
 }
 
+TEST(Resp, EvalshaNamesTheScriptThenTheKeyCountKeysAndArguments) {
+  const Args keys{"k1", "k2"}, args{"a1"};
+  EXPECT_EQ(evalsha_arguments("0123abcd", "2", keys, args), (Args{"EVALSHA", "0123abcd", "2", "k1", "k2", "a1"}));
+  EXPECT_EQ(evalsha_arguments("0123abcd", "0", {}, {}), (Args{"EVALSHA", "0123abcd", "0"}));
+}
+
 TEST(Resp, RepliesComeOutWholeAndInOrderHoweverTheBytesAreSplit) {
   const std::string bytes = "*4\r\n:7\r\n$5\r\nhello\r\n$-1\r\n*1\r\n+OK\r\n-ERR no\r\n";
   for (std::size_t cut = 0; cut <= bytes.size(); ++cut) {
